@@ -1,0 +1,26 @@
+/** Key builders for every item kind in the table (see DESIGN.md, DynamoDB). */
+export const PLANS_INDEX_PK = 'PLANS';
+
+export const planPk = (planId: string) => `PLAN#${planId}`;
+export const PLAN_SK = 'PLAN';
+export const TASK_SK_PREFIX = 'TASK#';
+export const taskSk = (taskId: string) => `${TASK_SK_PREFIX}${taskId}`;
+export const EVENT_SK_PREFIX = 'EVENT#';
+export const eventSk = (eventUlid: string) => `${EVENT_SK_PREFIX}${eventUlid}`;
+export const CHECKPOINT_SK_PREFIX = 'CHECKPOINT#';
+export const checkpointSk = (taskId: string) => `${CHECKPOINT_SK_PREFIX}${taskId}`;
+
+export const lockPk = (tenantId: string) => `LOCK#TENANT#${tenantId}`;
+export const LOCK_SK = 'LOCK';
+
+export const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
+export const currentConfigSk = (service: string) => `CONFIG#${service}#CURRENT`;
+export const goodConfigSk = (service: string) => `CONFIG#${service}#GOOD`;
+export const ENGINE_SK_PREFIX = 'ENGINE#';
+export const engineSk = (service: string, engineId: string) => `${ENGINE_SK_PREFIX}${service}#${engineId}`;
+
+export const idempotencyPk = (key: string) => `IDEMPOTENCY#${key}`;
+export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
+
+/** GSI1 sort key: creation time first so a query returns items oldest first (ScanIndexForward=false for newest). */
+export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;

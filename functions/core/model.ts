@@ -1,0 +1,227 @@
+/** Statuses, event types and the shapes of the items the store keeps. */
+import type { HealthCheckSettings, TenantDeployConfig } from './schemas.ts';
+
+export const PLAN_STATUSES = [
+  'CREATED',
+  'RUNNING',
+  'PAUSED',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLING_BACK',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+export const TASK_STATUSES = [
+  'CREATED',
+  'VALIDATED',
+  'PENDING',
+  'RUNNING',
+  'PAUSED',
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLING_BACK',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Statuses after which nothing runs until an operator acts (retry / rollback). */
+export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+];
+export const TERMINAL_PLAN_STATUSES: readonly PlanStatus[] = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+];
+
+export const isTerminalTask = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
+export const isTerminalPlan = (status: PlanStatus) => TERMINAL_PLAN_STATUSES.includes(status);
+
+export const PLAN_EVENT_TYPES = [
+  'PlanStarted',
+  'PlanPaused',
+  'PlanResumed',
+  'PlanProgress',
+  'PlanCompleted',
+  'PlanFailed',
+  'PlanCancelled',
+  'PlanRollingBack',
+  'PlanRolledBack',
+  'PlanRollbackFailed',
+] as const;
+export const TASK_EVENT_TYPES = [
+  'TaskCreated',
+  'TaskValidated',
+  'TaskStarted',
+  'TaskPaused',
+  'TaskResumed',
+  'TaskCompleted',
+  'TaskFailed',
+  'TaskCancelled',
+  'TaskStageStarted',
+  'TaskStageSucceeded',
+  'TaskStageFailed',
+  'TaskRetryStarted',
+  'TaskRetryCompleted',
+  'TaskRollingBack',
+  'TaskRolledBack',
+  'TaskRollbackFailed',
+  'TaskStageRollingBack',
+  'TaskStageRolledBack',
+  'TaskStageRollbackFailed',
+  'TaskHeartbeat',
+] as const;
+export type PlanEventType = (typeof PLAN_EVENT_TYPES)[number];
+export type TaskEventType = (typeof TASK_EVENT_TYPES)[number];
+export type EventType = PlanEventType | TaskEventType;
+
+export const EVENT_SOURCE = 'tenant-rollout';
+
+export type FailureType =
+  | 'VALIDATION'
+  | 'BROADCAST'
+  | 'HEALTH_CHECK'
+  | 'PROVISION'
+  | 'LOCK'
+  | 'TIMEOUT'
+  | 'FAILURE_THRESHOLD'
+  | 'CANCELLED'
+  | 'ROLLBACK'
+  | 'EXECUTION_LOST'
+  | 'INTERNAL';
+
+export interface FailureInfo {
+  type: FailureType;
+  message: string;
+  stage?: string;
+}
+
+export interface RolloutEvent {
+  eventId: string;
+  type: EventType;
+  planId: string;
+  taskId?: string;
+  tenantId?: string;
+  sequenceType: 'PLAN' | 'TASK';
+  sequenceId: number;
+  timestamp: string;
+  status: string;
+  currentStage?: string;
+  completedStages?: number;
+  totalStages?: number;
+  failureInfo?: FailureInfo;
+  /** Event-specific details (fromCheckpoint, success, progress counts, ...). */
+  detail?: Record<string, unknown>;
+}
+
+export interface PlanCounters {
+  totalTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+  cancelledTasks: number;
+  rolledBackTasks: number;
+}
+
+export interface Plan extends PlanCounters {
+  planId: string;
+  name: string;
+  status: PlanStatus;
+  maxConcurrency: number;
+  failureThreshold?: FailureThreshold;
+  healthCheck: HealthCheckSettings;
+  broadcastPath: string;
+  idempotencyKey?: string;
+  taskIds: string[];
+  seq: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  executionArn?: string;
+  failureInfo?: FailureInfo;
+}
+
+/** Count of failed tasks, or a percentage of all tasks, that may fail before the plan stops starting tasks. */
+export type FailureThreshold = { count: number } | { percent: number };
+
+export interface Task {
+  taskId: string;
+  planId: string;
+  tenantId: string;
+  /** Position in the plan request; tasks start in this order. */
+  index: number;
+  status: TaskStatus;
+  config: TenantDeployConfig;
+  stages: string[];
+  completedStages: string[];
+  currentStage?: string;
+  paused: boolean;
+  cancelled: boolean;
+  retryCount: number;
+  seq: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  lastHeartbeatAt?: string;
+  executionArn?: string;
+  /** Set while the task is parked waiting for resume. */
+  pauseToken?: string;
+  failureInfo?: FailureInfo;
+}
+
+export interface Checkpoint {
+  planId: string;
+  taskId: string;
+  completedStages: string[];
+  updatedAt: string;
+}
+
+export interface TenantLock {
+  tenantId: string;
+  ownerTaskId: string;
+  ownerPlanId: string;
+  /** Epoch milliseconds. */
+  leaseExpiresAt: number;
+  fencingToken: number;
+}
+
+export interface TenantServiceConfig {
+  tenantId: string;
+  service: string;
+  version?: string;
+  config: TenantDeployConfig;
+  /** The config that was current before this one (the rollback snapshot). */
+  previous?: TenantDeployConfig;
+  taskId: string;
+  updatedAt: string;
+}
+
+export const ENGINE_STATES = ['provisioning', 'ready', 'draining', 'stopped', 'failed'] as const;
+export type EngineState = (typeof ENGINE_STATES)[number];
+
+export interface EngineRecord {
+  tenantId: string;
+  service: string;
+  engineId: string;
+  state: EngineState;
+  version?: string;
+  endpoint?: string;
+  /** The ECS task ARN (locally: the child process' task ARN from the local ECS endpoint). */
+  taskArn?: string;
+  /** The rollout task that started it. */
+  taskId?: string;
+  createdAt: string;
+  updatedAt: string;
+}

@@ -1,0 +1,192 @@
+/**
+ * The inbound contract (TenantDeployConfig, NetworkEndpoint: field names kept exactly)
+ * and the plan request. Every error names the field path and the reason.
+ */
+import { z } from 'zod';
+import { type FieldError, ValidationError } from './errors.ts';
+
+const text = (max = 256) =>
+  z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
+const idOrNumber = z.union([text(128), z.number().finite()]);
+
+/** Tenant ids end up in keys, lock names and execution names, so they are kept to a safe alphabet. */
+export const tenantIdSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'at most 64 characters')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'only letters, digits, ".", "_" and "-", starting with a letter or digit',
+  );
+
+export const serviceNameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'at most 64 characters')
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'only letters, digits, ".", "_" and "-", starting with a letter or digit',
+  );
+
+export const networkEndpointSchema = z
+  .strictObject({
+    key: text().optional(),
+    value: text(2048).optional(),
+    sourceIp: text().optional(),
+    sourceDomain: text().optional(),
+    targetIp: text().optional(),
+    targetDomain: text().optional(),
+  })
+  .superRefine((endpoint, ctx) => {
+    const isUrl = endpoint.value !== undefined && /^https?:\/\//.test(endpoint.value);
+    if (!isUrl && !endpoint.targetDomain && !endpoint.targetIp) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs a value starting with http:// or https://, or a targetDomain or targetIp',
+      });
+    }
+  });
+export type NetworkEndpoint = z.infer<typeof networkEndpointSchema>;
+
+const baseConfigShape = {
+  tenantId: tenantIdSchema,
+  deployUnitId: idOrNumber.optional(),
+  deployUnitVersion: idOrNumber,
+  deployUnitName: text().optional(),
+  networkEndpoints: z.array(networkEndpointSchema).max(100, 'at most 100 endpoints').default([]),
+  nacosNameSpace: text().optional(),
+  defaultFlag: z.boolean().optional(),
+  calledNumberRules: z.string().max(4096).optional(),
+  trunkGroup: z.string().max(256).optional(),
+  planId: idOrNumber.optional(),
+  planVersion: idOrNumber.optional(),
+  serviceNames: z
+    .array(serviceNameSchema)
+    .min(1, 'must name at least one service')
+    .max(50, 'at most 50 services')
+    .refine((names) => new Set(names).size === names.length, 'service names must be unique')
+    .optional(),
+};
+
+/** The config to roll back to: same shape, one level deep (it has no source of its own). */
+export const sourceTenantDeployConfigSchema = z.strictObject(baseConfigShape);
+
+export const tenantDeployConfigSchema = z
+  .strictObject({ ...baseConfigShape, sourceTenantDeployConfig: sourceTenantDeployConfigSchema.optional() })
+  .superRefine((config, ctx) => {
+    const source = config.sourceTenantDeployConfig;
+    if (source && source.tenantId !== config.tenantId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sourceTenantDeployConfig', 'tenantId'],
+        message: `must equal tenantId (${config.tenantId})`,
+      });
+    }
+  });
+export type TenantDeployConfig = z.infer<typeof tenantDeployConfigSchema>;
+
+export const healthCheckSettingsSchema = z.strictObject({
+  intervalSeconds: z.number().min(0.01, 'at least 0.01').max(300, 'at most 300'),
+  maxAttempts: z.number().int('must be an integer').min(1, 'at least 1').max(100, 'at most 100'),
+  path: z.string().regex(/^\/\S*$/, 'must start with "/" and contain no spaces'),
+  versionKey: text(128),
+  timeoutSeconds: z.number().min(0.01, 'at least 0.01').max(60, 'at most 60'),
+});
+export type HealthCheckSettings = z.infer<typeof healthCheckSettingsSchema>;
+
+/** Either a count (`3`) or a percentage (`"10%"`) of the plan's tasks. */
+export const failureThresholdSchema = z.union([
+  z.number().int('must be an integer').min(0, 'at least 0'),
+  z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'must be a count or a percentage such as "10%"'),
+]);
+
+export const MAX_TENANTS_PER_PLAN = 10_000;
+
+export const planRequestSchema = z
+  .strictObject({
+    name: text(200).optional(),
+    maxConcurrency: z
+      .number()
+      .int('must be an integer')
+      .min(1, 'at least 1')
+      .max(1000, 'at most 1000')
+      .optional(),
+    failureThreshold: failureThresholdSchema.optional(),
+    dryRun: z.boolean().optional(),
+    healthCheck: healthCheckSettingsSchema.partial().optional(),
+    broadcastPath: z
+      .string()
+      .regex(/^\/\S*$/, 'must start with "/" and contain no spaces')
+      .optional(),
+    provisionTimeoutSeconds: z.number().min(1, 'at least 1').max(3600, 'at most 3600').optional(),
+    configs: z
+      .array(tenantDeployConfigSchema)
+      .min(1, 'must contain at least one tenant config')
+      .max(MAX_TENANTS_PER_PLAN, `at most ${MAX_TENANTS_PER_PLAN} tenants per plan`),
+  })
+  .superRefine((request, ctx) => {
+    const firstIndex = new Map<string, number>();
+    request.configs.forEach((config, index) => {
+      const seen = firstIndex.get(config.tenantId);
+      if (seen === undefined) {
+        firstIndex.set(config.tenantId, index);
+      } else {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['configs', index, 'tenantId'],
+          message: `duplicate tenant ${config.tenantId} (already in configs[${seen}])`,
+        });
+      }
+    });
+  });
+export type PlanRequest = z.infer<typeof planRequestSchema>;
+
+/** `configs[3].tenantId` style path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((segment, i) =>
+      typeof segment === 'number' ? `[${segment}]` : `${i === 0 ? '' : '.'}${String(segment)}`,
+    )
+    .join('');
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+export function toFieldErrors(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    if (issue.code === 'invalid_type') {
+      const received = describe(issue.input);
+      return {
+        path,
+        message:
+          issue.input === undefined ? 'required' : `must be ${article(issue.expected)}, got ${received}`,
+      };
+    }
+    if (issue.code === 'unrecognized_keys') {
+      return {
+        path: formatPath([...issue.path, issue.keys[0] ?? '']),
+        message: `unknown field (${issue.keys.join(', ')})`,
+      };
+    }
+    if (issue.code === 'invalid_union') {
+      return { path, message: 'has an invalid type or format' };
+    }
+    return { path, message: issue.message };
+  });
+}
+
+function article(expected: string): string {
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+/** Parse or throw a ValidationError listing every bad field. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (result.success) return result.data;
+  throw new ValidationError(toFieldErrors(result.error));
+}

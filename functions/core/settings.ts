@@ -1,0 +1,135 @@
+/**
+ * Defaults and their precedence: the plan request, then the deployment
+ * configuration (environment variables set by CDK or the local runtime), then DEFAULTS.
+ */
+import type { FailureThreshold } from './model.ts';
+import type { HealthCheckSettings, PlanRequest } from './schemas.ts';
+
+export const DEFAULTS = {
+  healthCheck: {
+    intervalSeconds: 3,
+    maxAttempts: 10,
+    path: '/health',
+    versionKey: 'version',
+    timeoutSeconds: 2,
+  } satisfies HealthCheckSettings,
+  broadcastPath: '/config',
+  maxConcurrency: 1,
+  heartbeatSeconds: 10,
+  maxRetries: 3,
+  lockLeaseSeconds: 60,
+  eventTtlDays: 30,
+  provisionTimeoutSeconds: 120,
+  drainGraceSeconds: 30,
+  /** Stages used when a config names no serviceNames. */
+  serviceNames: ['app'],
+} as const;
+
+/** Names of the environment variables that form the deployment configuration. */
+export const SETTINGS_ENV = {
+  defaultServiceNames: 'ROLLOUT_DEFAULT_SERVICE_NAMES',
+  healthIntervalSeconds: 'ROLLOUT_HEALTH_INTERVAL_SECONDS',
+  healthMaxAttempts: 'ROLLOUT_HEALTH_MAX_ATTEMPTS',
+  healthPath: 'ROLLOUT_HEALTH_PATH',
+  healthVersionKey: 'ROLLOUT_HEALTH_VERSION_KEY',
+  broadcastPath: 'ROLLOUT_BROADCAST_PATH',
+  eventTtlDays: 'ROLLOUT_EVENT_TTL_DAYS',
+  lockLeaseSeconds: 'ROLLOUT_LOCK_LEASE_SECONDS',
+  provisionTimeoutSeconds: 'ROLLOUT_PROVISION_TIMEOUT_SECONDS',
+  drainGraceSeconds: 'ROLLOUT_DRAIN_GRACE_SECONDS',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+function numberFrom(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`environment variable ${name} must be a positive number, got "${raw}"`);
+  }
+  return value;
+}
+
+export interface DeploymentSettings {
+  defaultServiceNames: string[];
+  healthCheck: HealthCheckSettings;
+  broadcastPath: string;
+  eventTtlDays: number;
+  lockLeaseSeconds: number;
+  provisionTimeoutSeconds: number;
+  drainGraceSeconds: number;
+}
+
+export function deploymentSettings(env: Env = process.env): DeploymentSettings {
+  const services = env[SETTINGS_ENV.defaultServiceNames];
+  return {
+    defaultServiceNames: services
+      ? services
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [...DEFAULTS.serviceNames],
+    healthCheck: {
+      intervalSeconds: numberFrom(
+        env,
+        SETTINGS_ENV.healthIntervalSeconds,
+        DEFAULTS.healthCheck.intervalSeconds,
+      ),
+      maxAttempts: numberFrom(env, SETTINGS_ENV.healthMaxAttempts, DEFAULTS.healthCheck.maxAttempts),
+      path: env[SETTINGS_ENV.healthPath] || DEFAULTS.healthCheck.path,
+      versionKey: env[SETTINGS_ENV.healthVersionKey] || DEFAULTS.healthCheck.versionKey,
+      timeoutSeconds: DEFAULTS.healthCheck.timeoutSeconds,
+    },
+    broadcastPath: env[SETTINGS_ENV.broadcastPath] || DEFAULTS.broadcastPath,
+    eventTtlDays: numberFrom(env, SETTINGS_ENV.eventTtlDays, DEFAULTS.eventTtlDays),
+    lockLeaseSeconds: numberFrom(env, SETTINGS_ENV.lockLeaseSeconds, DEFAULTS.lockLeaseSeconds),
+    provisionTimeoutSeconds: numberFrom(
+      env,
+      SETTINGS_ENV.provisionTimeoutSeconds,
+      DEFAULTS.provisionTimeoutSeconds,
+    ),
+    drainGraceSeconds: numberFrom(env, SETTINGS_ENV.drainGraceSeconds, DEFAULTS.drainGraceSeconds),
+  };
+}
+
+export interface PlanSettings {
+  name: string;
+  maxConcurrency: number;
+  failureThreshold?: FailureThreshold;
+  healthCheck: HealthCheckSettings;
+  broadcastPath: string;
+  provisionTimeoutSeconds: number;
+}
+
+export function resolvePlanSettings(
+  request: PlanRequest,
+  deployment: DeploymentSettings,
+  now: Date,
+): PlanSettings {
+  const threshold = request.failureThreshold;
+  return {
+    name: request.name ?? `rollout ${now.toISOString()}`,
+    maxConcurrency: request.maxConcurrency ?? DEFAULTS.maxConcurrency,
+    ...(threshold === undefined
+      ? {}
+      : {
+          failureThreshold:
+            typeof threshold === 'number' ? { count: threshold } : { percent: Number.parseFloat(threshold) },
+        }),
+    healthCheck: { ...deployment.healthCheck, ...request.healthCheck },
+    broadcastPath: request.broadcastPath ?? deployment.broadcastPath,
+    provisionTimeoutSeconds: request.provisionTimeoutSeconds ?? deployment.provisionTimeoutSeconds,
+  };
+}
+
+/** True once more tasks failed than the threshold allows. */
+export function thresholdExceeded(
+  threshold: FailureThreshold | undefined,
+  failed: number,
+  total: number,
+): boolean {
+  if (!threshold) return false;
+  if ('count' in threshold) return failed > threshold.count;
+  return total > 0 && (failed / total) * 100 > threshold.percent;
+}

@@ -1,0 +1,133 @@
+/**
+ * The allowed status transitions of tasks and plans, with their guards and the
+ * event each one emits. The store's `transition` applies them atomically; this
+ * module only decides.
+ */
+import { IllegalTransition } from './errors.ts';
+import type { EventType, PlanEventType, PlanStatus, Task, TaskEventType, TaskStatus } from './model.ts';
+import { DEFAULTS } from './settings.ts';
+
+interface Rule<S extends string, E extends EventType, Subject> {
+  from: readonly S[];
+  /** `undefined` keeps the current status (stage events, heartbeats, progress). */
+  to?: S;
+  event: E | null;
+  /** Returns a reason when the transition is refused. */
+  guard?: (subject: Subject) => string | undefined;
+}
+
+const ACTIVE: readonly TaskStatus[] = ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'];
+const STARTED: readonly TaskStatus[] = ['RUNNING', 'PAUSED'];
+
+export const TASK_RULES = {
+  validate: { from: ['CREATED'], to: 'VALIDATED', event: 'TaskValidated' },
+  wait: { from: ['VALIDATED', 'PENDING'], to: 'PENDING', event: null },
+  start: { from: ['VALIDATED', 'PENDING'], to: 'RUNNING', event: 'TaskStarted' },
+  pause: { from: ['RUNNING'], to: 'PAUSED', event: 'TaskPaused' },
+  resume: { from: ['PAUSED'], to: 'RUNNING', event: 'TaskResumed' },
+  complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'TaskCompleted' },
+  fail: { from: ['VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
+  cancel: { from: ACTIVE, to: 'CANCELLED', event: 'TaskCancelled' },
+  retry: {
+    from: ['FAILED'],
+    to: 'PENDING',
+    event: 'TaskRetryStarted',
+    guard: (task) =>
+      task.retryCount >= DEFAULTS.maxRetries ? `retry limit (${DEFAULTS.maxRetries}) reached` : undefined,
+  },
+  /** The supervisor restarts a task whose execution died; it counts as a retry. */
+  recover: {
+    from: ['PENDING', 'RUNNING', 'PAUSED'],
+    to: 'PENDING',
+    event: 'TaskRetryStarted',
+    guard: (task) =>
+      task.retryCount >= DEFAULTS.maxRetries ? `retry limit (${DEFAULTS.maxRetries}) reached` : undefined,
+  },
+  retryCompleted: { from: ['COMPLETED', 'FAILED'], event: 'TaskRetryCompleted' },
+  stageStarted: { from: ['RUNNING'], event: 'TaskStageStarted' },
+  stageSucceeded: { from: ['RUNNING'], event: 'TaskStageSucceeded' },
+  stageFailed: { from: ['RUNNING'], event: 'TaskStageFailed' },
+  heartbeat: { from: STARTED, event: 'TaskHeartbeat' },
+  rollback: {
+    from: ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'],
+    to: 'ROLLING_BACK',
+    event: 'TaskRollingBack',
+    guard: (task) =>
+      task.completedStages.length === 0 && task.currentStage === undefined
+        ? 'nothing was changed'
+        : undefined,
+  },
+  stageRollingBack: { from: ['ROLLING_BACK'], event: 'TaskStageRollingBack' },
+  stageRolledBack: { from: ['ROLLING_BACK'], event: 'TaskStageRolledBack' },
+  stageRollbackFailed: { from: ['ROLLING_BACK'], event: 'TaskStageRollbackFailed' },
+  rolledBack: { from: ['ROLLING_BACK'], to: 'ROLLED_BACK', event: 'TaskRolledBack' },
+  rollbackFailed: { from: ['ROLLING_BACK'], to: 'ROLLBACK_FAILED', event: 'TaskRollbackFailed' },
+} as const satisfies Record<string, Rule<TaskStatus, TaskEventType, TaskGuardView>>;
+
+export type TaskOperation = keyof typeof TASK_RULES;
+export type TaskGuardView = Pick<Task, 'retryCount' | 'completedStages' | 'currentStage'>;
+
+export const PLAN_RULES = {
+  start: { from: ['CREATED'], to: 'RUNNING', event: 'PlanStarted' },
+  pause: { from: ['RUNNING'], to: 'PAUSED', event: 'PlanPaused' },
+  resume: { from: ['PAUSED'], to: 'RUNNING', event: 'PlanResumed' },
+  progress: {
+    from: ['RUNNING', 'PAUSED', 'ROLLING_BACK', 'FAILED', 'CANCELLED', 'COMPLETED'],
+    event: 'PlanProgress',
+  },
+  complete: { from: ['RUNNING', 'PAUSED'], to: 'COMPLETED', event: 'PlanCompleted' },
+  fail: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'PlanFailed' },
+  cancel: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'CANCELLED', event: 'PlanCancelled' },
+  /** Retrying failed tasks reopens a finished plan. */
+  reopen: {
+    from: ['FAILED', 'CANCELLED', 'COMPLETED', 'ROLLBACK_FAILED'],
+    to: 'RUNNING',
+    event: 'PlanStarted',
+  },
+  rollback: {
+    from: ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'],
+    to: 'ROLLING_BACK',
+    event: 'PlanRollingBack',
+  },
+  rolledBack: { from: ['ROLLING_BACK'], to: 'ROLLED_BACK', event: 'PlanRolledBack' },
+  rollbackFailed: { from: ['ROLLING_BACK'], to: 'ROLLBACK_FAILED', event: 'PlanRollbackFailed' },
+} as const satisfies Record<string, Rule<PlanStatus, PlanEventType, unknown>>;
+
+export type PlanOperation = keyof typeof PLAN_RULES;
+
+export interface Decision<S extends string, E extends EventType> {
+  from: S;
+  to: S;
+  event: E | null;
+}
+
+export function decideTask(
+  taskId: string,
+  operation: TaskOperation,
+  task: TaskGuardView & { status: TaskStatus },
+): Decision<TaskStatus, TaskEventType> {
+  const rule: Rule<TaskStatus, TaskEventType, TaskGuardView> = TASK_RULES[operation];
+  if (!rule.from.includes(task.status)) throw new IllegalTransition('TASK', taskId, task.status, operation);
+  const refusal = rule.guard?.(task);
+  if (refusal) throw new IllegalTransition('TASK', taskId, task.status, operation, refusal);
+  return { from: task.status, to: rule.to ?? task.status, event: rule.event };
+}
+
+export function decidePlan(
+  planId: string,
+  operation: PlanOperation,
+  plan: { status: PlanStatus },
+): Decision<PlanStatus, PlanEventType> {
+  const rule: Rule<PlanStatus, PlanEventType, unknown> = PLAN_RULES[operation];
+  if (!rule.from.includes(plan.status)) throw new IllegalTransition('PLAN', planId, plan.status, operation);
+  return { from: plan.status, to: rule.to ?? plan.status, event: rule.event };
+}
+
+export const canTask = (operation: TaskOperation, task: TaskGuardView & { status: TaskStatus }) => {
+  try {
+    decideTask('', operation, task);
+    return true;
+  } catch {
+    return false;
+  }
+};

@@ -1,0 +1,53 @@
+/**
+ * The state machines and the placeholder convention of their ASL files.
+ * CDK fills placeholders with deployed ARNs; the local runtime fills them with
+ * local ARNs. Both call `placeholders()` so a name is declared only here.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export interface StateMachineSpec {
+  /** Short name; deployed as `${prefix}-${name}`. */
+  name: string;
+  /** Absolute path of the ASL file. */
+  file: string;
+  description: string;
+  /** Execution timeout on AWS. */
+  timeoutSeconds: number;
+}
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+
+export const STATE_MACHINES: readonly StateMachineSpec[] = [];
+
+export const pascal = (name: string) =>
+  name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+
+/** Placeholder names used in ASL files. */
+export const placeholders = {
+  functionArn: (functionName: string) => `${pascal(functionName)}FunctionArn`,
+  stateMachineArn: (machineName: string) => `${pascal(machineName)}StateMachineArn`,
+  tableName: 'TableName',
+  eventBusName: 'EventBusName',
+  clusterArn: 'ClusterArn',
+} as const;
+
+export const readDefinition = (spec: StateMachineSpec) => readFileSync(spec.file, 'utf8');
+
+/** Every `${Name}` in an ASL text. */
+export function placeholdersIn(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1]!))];
+}
+
+/** Replace every placeholder; a placeholder without a value is an error, never left in place. */
+export function fillPlaceholders(text: string, values: Record<string, string>): string {
+  const missing = placeholdersIn(text).filter((name) => values[name] === undefined);
+  if (missing.length) throw new Error(`no value for ASL placeholder(s): ${missing.join(', ')}`);
+  return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => values[name]!);
+}
+
+export { here as statemachineFile };
