@@ -24,3 +24,14 @@ export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
 
 /** GSI1 sort key: creation time first so a query returns items oldest first (ScanIndexForward=false for newest). */
 export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;
+
+/** Task ids embed their plan id and request position, so a task is found from its id alone and sorts in request order. */
+export const taskIdFor = (planId: string, index: number) => `${planId}-${String(index).padStart(5, '0')}`;
+export function planIdOfTask(taskId: string): string | undefined {
+  const match = /^([0-9A-HJKMNP-TV-Z]{26})-\d{5}$/.exec(taskId);
+  return match?.[1];
+}
+
+export const ENGINES_INDEX_PK = 'ENGINES';
+export const engineIndexSk = (tenantId: string, service: string, engineId: string) =>
+  `${tenantId}#${service}#${engineId}`;

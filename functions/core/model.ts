@@ -141,6 +141,7 @@ export interface Plan extends PlanCounters {
   failureThreshold?: FailureThreshold;
   healthCheck: HealthCheckSettings;
   broadcastPath: string;
+  provisionTimeoutSeconds: number;
   idempotencyKey?: string;
   taskIds: string[];
   seq: number;

@@ -97,7 +97,7 @@ export type HealthCheckSettings = z.infer<typeof healthCheckSettingsSchema>;
 /** Either a count (`3`) or a percentage (`"10%"`) of the plan's tasks. */
 export const failureThresholdSchema = z.union([
   z.number().int('must be an integer').min(0, 'at least 0'),
-  z.string().regex(/^(100|[1-9]?\d)(\.\d+)?%$/, 'must be a count or a percentage such as "10%"'),
+  z.string().regex(/^(100(\.0+)?|[1-9]?\d(\.\d+)?)%$/, 'must be a count or a percentage such as "10%"'),
 ]);
 
 export const MAX_TENANTS_PER_PLAN = 10_000;
@@ -159,6 +159,10 @@ function describe(value: unknown): string {
 export function toFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path);
+    // zod reports a fractional number for `.int()` as a type error ("expected int"); it is a number, just not whole.
+    if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number') {
+      return { path, message: 'must be an integer' };
+    }
     if (issue.code === 'invalid_type') {
       const received = describe(issue.input);
       return {
@@ -174,7 +178,7 @@ export function toFieldErrors(error: z.ZodError): FieldError[] {
       };
     }
     if (issue.code === 'invalid_union') {
-      return { path, message: 'has an invalid type or format' };
+      return { path, message: issue.input === undefined ? 'required' : 'has an invalid type or format' };
     }
     return { path, message: issue.message };
   });

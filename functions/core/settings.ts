@@ -41,12 +41,13 @@ export const SETTINGS_ENV = {
 
 type Env = Record<string, string | undefined>;
 
-function numberFrom(env: Env, name: string, fallback: number): number {
+function numberFrom(env: Env, name: string, fallback: number, integer = false): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new Error(`environment variable ${name} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    const kind = integer ? 'a positive integer' : 'a positive number';
+    throw new Error(`environment variable ${name} must be ${kind}, got "${raw}"`);
   }
   return value;
 }
@@ -63,20 +64,27 @@ export interface DeploymentSettings {
 
 export function deploymentSettings(env: Env = process.env): DeploymentSettings {
   const services = env[SETTINGS_ENV.defaultServiceNames];
+  const defaultServiceNames = services
+    ? services
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...DEFAULTS.serviceNames];
+  // A list that names no service would plan tasks with no stages, which "complete" having done nothing.
+  if (defaultServiceNames.length === 0) {
+    throw new Error(
+      `environment variable ${SETTINGS_ENV.defaultServiceNames} names no service, got "${services}"`,
+    );
+  }
   return {
-    defaultServiceNames: services
-      ? services
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [...DEFAULTS.serviceNames],
+    defaultServiceNames,
     healthCheck: {
       intervalSeconds: numberFrom(
         env,
         SETTINGS_ENV.healthIntervalSeconds,
         DEFAULTS.healthCheck.intervalSeconds,
       ),
-      maxAttempts: numberFrom(env, SETTINGS_ENV.healthMaxAttempts, DEFAULTS.healthCheck.maxAttempts),
+      maxAttempts: numberFrom(env, SETTINGS_ENV.healthMaxAttempts, DEFAULTS.healthCheck.maxAttempts, true),
       path: env[SETTINGS_ENV.healthPath] || DEFAULTS.healthCheck.path,
       versionKey: env[SETTINGS_ENV.healthVersionKey] || DEFAULTS.healthCheck.versionKey,
       timeoutSeconds: DEFAULTS.healthCheck.timeoutSeconds,

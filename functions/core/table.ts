@@ -6,7 +6,7 @@ export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 export const GSI1 = { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' } as const;
 export const TTL_ATTRIBUTE = 'expiresAt';
-export const STREAM_VIEW_TYPE = 'NEW_IMAGE';
+export const STREAM_VIEW_TYPE = 'NEW_IMAGE' as const;
 
 /** Environment variable every function reads to find the table. */
 export const TABLE_NAME_ENV = 'TABLE_NAME';

@@ -1,0 +1,74 @@
+/** Turning a validated plan request into the plan and task records (pure). */
+import { createHash } from 'node:crypto';
+import { taskIdFor } from './keys.ts';
+import type { Plan, Task } from './model.ts';
+import type { PlanRequest } from './schemas.ts';
+import { type DeploymentSettings, resolvePlanSettings } from './settings.ts';
+import { planStages } from './stages.ts';
+
+export interface BuiltPlan {
+  plan: Plan;
+  tasks: Task[];
+}
+
+export function buildPlan(
+  request: PlanRequest,
+  deployment: DeploymentSettings,
+  ids: { planId: string; now: Date; idempotencyKey?: string },
+): BuiltPlan {
+  const settings = resolvePlanSettings(request, deployment, ids.now);
+  const createdAt = ids.now.toISOString();
+  const tasks: Task[] = request.configs.map((config, index) => ({
+    taskId: taskIdFor(ids.planId, index),
+    planId: ids.planId,
+    tenantId: config.tenantId,
+    index,
+    status: 'CREATED',
+    config,
+    stages: planStages(config, deployment.defaultServiceNames),
+    completedStages: [],
+    paused: false,
+    cancelled: false,
+    retryCount: 0,
+    seq: 1,
+    createdAt,
+    updatedAt: createdAt,
+  }));
+  const plan: Plan = {
+    planId: ids.planId,
+    name: settings.name,
+    status: 'CREATED',
+    maxConcurrency: settings.maxConcurrency,
+    ...(settings.failureThreshold ? { failureThreshold: settings.failureThreshold } : {}),
+    healthCheck: settings.healthCheck,
+    broadcastPath: settings.broadcastPath,
+    provisionTimeoutSeconds: settings.provisionTimeoutSeconds,
+    ...(ids.idempotencyKey ? { idempotencyKey: ids.idempotencyKey } : {}),
+    taskIds: tasks.map((t) => t.taskId),
+    totalTasks: tasks.length,
+    completedTasks: 0,
+    failedTasks: 0,
+    cancelledTasks: 0,
+    rolledBackTasks: 0,
+    seq: 0,
+    createdAt,
+    updatedAt: createdAt,
+  };
+  return { plan, tasks };
+}
+
+/** A stable digest of a request, so a reused Idempotency-Key with a different body is recognised. */
+export function requestHash(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

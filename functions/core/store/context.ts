@@ -1,0 +1,106 @@
+/** What every store module shares: the document client, the table, the clock, and optimistic-retry plumbing. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { monotonicFactory } from 'ulid';
+import { DEFAULTS } from '../settings.ts';
+
+export interface StoreContext {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  now: () => Date;
+  newId: () => string;
+  eventTtlDays: number;
+}
+
+export interface StoreOptions {
+  tableName: string;
+  client?: DynamoDBClient;
+  now?: () => Date;
+  eventTtlDays?: number;
+}
+
+export function storeContext(options: StoreOptions): StoreContext {
+  const client = options.client ?? new DynamoDBClient({});
+  const now = options.now ?? (() => new Date());
+  const ulid = monotonicFactory();
+  return {
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    tableName: options.tableName,
+    now,
+    newId: () => ulid(now().getTime()),
+    eventTtlDays: options.eventTtlDays ?? DEFAULTS.eventTtlDays,
+  };
+}
+
+/** Attributes that exist only for the table's keys and bookkeeping, never returned to callers. */
+const INTERNAL = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'kind', 'expiresAt', 'visible', 'requestHash']);
+
+export function stripKeys<T>(item: Record<string, unknown>): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item)) if (!INTERNAL.has(key)) out[key] = value;
+  return out as T;
+}
+
+export const encodeCursor = (key: Record<string, unknown> | undefined) =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+export function decodeCursor(cursor: string | undefined): Record<string, unknown> | undefined {
+  if (!cursor) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+  } catch {
+    // fall through: an unreadable cursor is a caller error, reported below
+  }
+  throw new InvalidCursor();
+}
+
+export class InvalidCursor extends Error {
+  constructor() {
+    super('cursor is not one this API returned');
+    this.name = 'InvalidCursor';
+  }
+}
+
+/** Why a transaction was cancelled, per item, as DynamoDB reports it. */
+export function cancellationReasons(error: unknown): string[] | undefined {
+  if ((error as Error)?.name !== 'TransactionCanceledException') return undefined;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.map((r) => r.Code ?? 'None');
+}
+
+export const isConditionFailure = (error: unknown) =>
+  (error as Error)?.name === 'ConditionalCheckFailedException' ||
+  (cancellationReasons(error)?.includes('ConditionalCheckFailed') ?? false);
+
+/** Conflicts between concurrent transactions are retried; DynamoDB does not retry them for us. */
+export const isTransientConflict = (error: unknown) =>
+  cancellationReasons(error)?.some((code) => code === 'TransactionConflict') ??
+  (error as Error)?.name === 'TransactionConflictException';
+
+/**
+ * Runs `attempt` until it succeeds, retrying optimistic-concurrency losses with jittered backoff.
+ * `attempt` re-reads what it depends on each time, so a retry re-decides from fresh state.
+ */
+export async function withOptimisticRetry<T>(
+  attempt: () => Promise<T>,
+  what: string,
+  maxAttempts = 400,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const retryable = isConditionFailure(error) || isTransientConflict(error);
+      if (!retryable || i >= maxAttempts) {
+        if (retryable) throw new Error(`${what}: gave up after ${i} concurrent-update retries`);
+        throw error;
+      }
+      const ceiling = Math.min(200, 5 * 2 ** Math.min(i, 6));
+      await new Promise((r) => setTimeout(r, Math.random() * ceiling));
+    }
+  }
+}
+
+export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);

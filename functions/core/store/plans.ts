@@ -1,0 +1,361 @@
+/** Plan items: atomic-enough creation with idempotency, listing, transitions, deletion. */
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { Conflict, NotFound } from '../errors.ts';
+import { createdSortKey, IDEMPOTENCY_SK, idempotencyPk, PLAN_SK, PLANS_INDEX_PK, planPk } from '../keys.ts';
+import type { Plan, PlanStatus, RolloutEvent, Task } from '../model.ts';
+import { GSI1 } from '../table.ts';
+import { decidePlan, type PlanOperation } from '../transitions.ts';
+import {
+  decodeCursor,
+  encodeCursor,
+  isConditionFailure,
+  type StoreContext,
+  stripKeys,
+  withOptimisticRetry,
+} from './context.ts';
+import { buildEvent, type EventDetails } from './events.ts';
+import { taskItem } from './tasks.ts';
+import { updateParts } from './update.ts';
+
+/** Tasks per transaction: each task is written with its TaskCreated event, and a transaction holds at most 100 items. */
+const TASKS_PER_TRANSACTION = 50;
+
+export interface CreatePlanOptions {
+  idempotencyKey?: string;
+  /** A digest of the request; a repeated key with a different request is a conflict. */
+  requestHash?: string;
+}
+
+export interface PlanTransition extends EventDetails {
+  set?: Partial<Omit<Plan, 'planId' | 'status' | 'seq'>>;
+  remove?: readonly (keyof Plan)[];
+}
+
+export function planStore(ctx: StoreContext) {
+  async function readPlan(planId: string): Promise<(Plan & { visible?: boolean }) | undefined> {
+    const result = await ctx.doc.send(
+      new GetCommand({
+        TableName: ctx.tableName,
+        Key: { pk: planPk(planId), sk: PLAN_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item
+      ? { ...stripKeys<Plan>(result.Item), visible: result.Item.visible === true }
+      : undefined;
+  }
+
+  /** A plan is visible only once every one of its tasks is written. */
+  async function getPlan(planId: string): Promise<Plan | undefined> {
+    const plan = await readPlan(planId);
+    if (!plan?.visible) return undefined;
+    const { visible: _, ...rest } = plan;
+    return rest;
+  }
+
+  async function requirePlan(planId: string): Promise<Plan> {
+    const plan = await getPlan(planId);
+    if (!plan) throw new NotFound('plan', planId);
+    return plan;
+  }
+
+  /** Deletes every item under the plan's partition, in batches. */
+  async function deletePartition(planId: string, keepPlanItem: boolean): Promise<number> {
+    let deleted = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await ctx.doc.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': planPk(planId) },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = (page.Items ?? []).filter((k) => !(keepPlanItem && k.sk === PLAN_SK));
+      for (let i = 0; i < keys.length; i += 25) {
+        let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        while (requests.length) {
+          const result = await ctx.doc.send(
+            new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } }),
+          );
+          requests = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof requests;
+        }
+      }
+      deleted += keys.length;
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return deleted;
+  }
+
+  async function waitUntilVisible(planId: string, timeoutMs = 10_000): Promise<Plan> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const plan = await getPlan(planId);
+      if (plan) return plan;
+      if (Date.now() > deadline)
+        throw new Conflict(`plan ${planId} for this Idempotency-Key is still being created`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  return {
+    getPlan,
+    requirePlan,
+
+    /**
+     * Writes the plan hidden, then its tasks (each with its TaskCreated event) in
+     * transactions, then makes it visible. A failure removes what was written, so
+     * a half-created plan is never seen. The same idempotency key returns the first plan.
+     */
+    async createPlan(
+      plan: Plan,
+      tasks: Task[],
+      options: CreatePlanOptions = {},
+    ): Promise<{ plan: Plan; created: boolean }> {
+      const { idempotencyKey, requestHash } = options;
+      if (idempotencyKey) {
+        try {
+          await ctx.doc.send(
+            new PutCommand({
+              TableName: ctx.tableName,
+              Item: {
+                pk: idempotencyPk(idempotencyKey),
+                sk: IDEMPOTENCY_SK,
+                kind: 'IDEMPOTENCY',
+                planId: plan.planId,
+                requestHash,
+                createdAt: plan.createdAt,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          );
+        } catch (error) {
+          if (!isConditionFailure(error)) throw error;
+          const existing = await ctx.doc.send(
+            new GetCommand({
+              TableName: ctx.tableName,
+              Key: { pk: idempotencyPk(idempotencyKey), sk: IDEMPOTENCY_SK },
+              ConsistentRead: true,
+            }),
+          );
+          if (!existing.Item)
+            throw new Conflict('Idempotency-Key is being released by a failed request; try again');
+          if (requestHash && existing.Item.requestHash && existing.Item.requestHash !== requestHash) {
+            throw new Conflict(
+              `Idempotency-Key ${idempotencyKey} was already used with a different request`,
+              {
+                planId: existing.Item.planId,
+              },
+            );
+          }
+          return { plan: await waitUntilVisible(existing.Item.planId as string), created: false };
+        }
+      }
+
+      try {
+        await ctx.doc.send(
+          new PutCommand({
+            TableName: ctx.tableName,
+            Item: { pk: planPk(plan.planId), sk: PLAN_SK, kind: 'PLAN', visible: false, ...plan },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        for (let i = 0; i < tasks.length; i += TASKS_PER_TRANSACTION) {
+          const chunk = tasks.slice(i, i + TASKS_PER_TRANSACTION);
+          await ctx.doc.send(
+            new TransactWriteCommand({
+              TransactItems: chunk.flatMap((task) => {
+                const { item: event } = buildEvent(ctx, 'TaskCreated', {
+                  planId: task.planId,
+                  taskId: task.taskId,
+                  tenantId: task.tenantId,
+                  sequenceType: 'TASK',
+                  sequenceId: task.seq,
+                  status: task.status,
+                  completedStages: 0,
+                  totalStages: task.stages.length,
+                });
+                return [
+                  { Put: { TableName: ctx.tableName, Item: taskItem(task) } },
+                  { Put: { TableName: ctx.tableName, Item: event } },
+                ];
+              }),
+            }),
+          );
+        }
+        await ctx.doc.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: { pk: planPk(plan.planId), sk: PLAN_SK },
+            UpdateExpression: 'SET #gpk = :gpk, #gsk = :gsk, visible = :yes',
+            ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
+            ExpressionAttributeValues: {
+              ':gpk': PLANS_INDEX_PK,
+              ':gsk': createdSortKey(plan.createdAt, plan.planId),
+              ':yes': true,
+            },
+          }),
+        );
+      } catch (error) {
+        await deletePartition(plan.planId, false).catch(() => undefined);
+        if (idempotencyKey) {
+          await ctx.doc
+            .send(
+              new DeleteCommand({
+                TableName: ctx.tableName,
+                Key: { pk: idempotencyPk(idempotencyKey), sk: IDEMPOTENCY_SK },
+              }),
+            )
+            .catch(() => undefined);
+        }
+        throw error;
+      }
+      return { plan, created: true };
+    },
+
+    /** Plans newest first; `cursor` continues where the previous page ended. */
+    async listPlans(options: { status?: PlanStatus; limit?: number; cursor?: string } = {}) {
+      const page = await ctx.doc.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: GSI1.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ...(options.status ? { FilterExpression: '#status = :status' } : {}),
+          ExpressionAttributeNames: {
+            '#pk': GSI1.partitionKey,
+            ...(options.status ? { '#status': 'status' } : {}),
+          },
+          ExpressionAttributeValues: {
+            ':pk': PLANS_INDEX_PK,
+            ...(options.status ? { ':status': options.status } : {}),
+          },
+          ScanIndexForward: false,
+          Limit: options.limit ?? 20,
+          ExclusiveStartKey: decodeCursor(options.cursor),
+        }),
+      );
+      return {
+        plans: (page.Items ?? []).map((item) => stripKeys<Plan>(item)),
+        cursor: encodeCursor(page.LastEvaluatedKey),
+      };
+    },
+
+    /** The one way a plan changes: expected status, sequence bump and event in one transaction. */
+    async transitionPlan(planId: string, operation: PlanOperation, change: PlanTransition = {}) {
+      return withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
+        const plan = await requirePlan(planId);
+        const decision = decidePlan(planId, operation, plan);
+        const now = ctx.now().toISOString();
+        const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
+        const updated: Plan = { ...plan, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
+        for (const field of change.remove ?? []) delete updated[field];
+        const parts = updateParts(
+          { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
+          change.remove ?? [],
+        );
+        const writes: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
+          {
+            Update: {
+              TableName: ctx.tableName,
+              Key: { pk: planPk(planId), sk: PLAN_SK },
+              ...parts,
+              ConditionExpression: '#status = :expectedStatus AND #seq = :expectedSeq',
+              ExpressionAttributeValues: {
+                ...parts.ExpressionAttributeValues,
+                ':expectedStatus': plan.status,
+                ':expectedSeq': plan.seq,
+              },
+            },
+          },
+        ];
+        let event: RolloutEvent | undefined;
+        if (decision.event) {
+          const built = buildEvent(
+            ctx,
+            decision.event,
+            { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
+            {
+              failureInfo: change.failureInfo,
+              detail: {
+                totalTasks: updated.totalTasks,
+                completedTasks: updated.completedTasks,
+                failedTasks: updated.failedTasks,
+                ...change.detail,
+              },
+            },
+          );
+          event = built.event;
+          writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
+        }
+        await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
+        return { item: updated, event };
+      }, `transition ${operation} of plan ${planId}`);
+    },
+
+    /** Removes the plan from listings first, then everything under it, then the plan and its idempotency key. */
+    async deletePlan(planId: string): Promise<{ deletedItems: number }> {
+      const plan = await requirePlan(planId);
+      await ctx.doc.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: { pk: planPk(planId), sk: PLAN_SK },
+          UpdateExpression: 'SET visible = :no REMOVE #gpk, #gsk',
+          ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
+          ExpressionAttributeValues: { ':no': false },
+        }),
+      );
+      const deletedItems = await deletePartition(planId, false);
+      if (plan.idempotencyKey) {
+        await ctx.doc.send(
+          new DeleteCommand({
+            TableName: ctx.tableName,
+            Key: { pk: idempotencyPk(plan.idempotencyKey), sk: IDEMPOTENCY_SK },
+          }),
+        );
+      }
+      return { deletedItems };
+    },
+
+    /** Count of items under a plan's partition (for dry-run deletes). */
+    async countPlanItems(planId: string): Promise<number> {
+      let count = 0;
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await ctx.doc.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': planPk(planId) },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return count;
+    },
+
+    /** Updates plan fields that carry no status meaning (execution ARN). */
+    async patchPlan(planId: string, set: Partial<Pick<Plan, 'executionArn'>>): Promise<void> {
+      await ctx.doc.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: { pk: planPk(planId), sk: PLAN_SK },
+          ...updateParts({ ...set, updatedAt: ctx.now().toISOString() }),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,304 @@
+/** Task items, their checkpoints, and the single transition authority for tasks. */
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { NotFound } from '../errors.ts';
+import { checkpointSk, PLAN_SK, planIdOfTask, planPk, TASK_SK_PREFIX, taskSk, tenantPk } from '../keys.ts';
+import type { Checkpoint, Plan, PlanCounters, RolloutEvent, Task } from '../model.ts';
+import { GSI1 } from '../table.ts';
+import { decidePlan, decideTask, type TaskOperation } from '../transitions.ts';
+import { type StoreContext, stripKeys, withOptimisticRetry } from './context.ts';
+import { buildEvent, type EventDetails } from './events.ts';
+import { updateParts } from './update.ts';
+
+export type TaskFields = Partial<
+  Omit<Task, 'taskId' | 'planId' | 'tenantId' | 'status' | 'seq' | 'index' | 'config'>
+>;
+
+export interface TaskTransition extends EventDetails {
+  set?: TaskFields;
+  remove?: readonly (keyof TaskFields)[];
+  /** Save the checkpoint (completed stages) or clear it, in the same transaction. */
+  checkpoint?: readonly string[] | 'clear';
+  /** Counters to add to the plan, emitting PlanProgress, in the same transaction. */
+  planCounters?: Partial<Omit<PlanCounters, 'totalTasks'>>;
+}
+
+export interface TransitionResult<T> {
+  item: T;
+  event?: RolloutEvent;
+}
+
+export const taskItem = (task: Task) => ({
+  pk: planPk(task.planId),
+  sk: taskSk(task.taskId),
+  [GSI1.partitionKey]: tenantPk(task.tenantId),
+  [GSI1.sortKey]: `${task.createdAt}#${task.taskId}`,
+  kind: 'TASK',
+  ...task,
+});
+
+export function taskStore(ctx: StoreContext) {
+  async function getTask(taskId: string): Promise<Task | undefined> {
+    const planId = planIdOfTask(taskId);
+    if (!planId) return undefined;
+    const result = await ctx.doc.send(
+      new GetCommand({
+        TableName: ctx.tableName,
+        Key: { pk: planPk(planId), sk: taskSk(taskId) },
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? stripKeys<Task>(result.Item) : undefined;
+  }
+
+  async function requireTask(taskId: string): Promise<Task> {
+    const task = await getTask(taskId);
+    if (!task) throw new NotFound('task', taskId);
+    return task;
+  }
+
+  return {
+    getTask,
+    requireTask,
+
+    /** Every task of a plan, in request order. */
+    async listTasks(planId: string): Promise<Task[]> {
+      const tasks: Task[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await ctx.doc.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': planPk(planId), ':prefix': TASK_SK_PREFIX },
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        );
+        for (const item of page.Items ?? []) tasks.push(stripKeys<Task>(item));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return tasks;
+    },
+
+    /** A tenant's tasks across plans, newest first. */
+    async tasksByTenant(tenantId: string, limit = 20): Promise<Task[]> {
+      const page = await ctx.doc.send(
+        new QueryCommand({
+          TableName: ctx.tableName,
+          IndexName: GSI1.indexName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+          ExpressionAttributeValues: { ':pk': tenantPk(tenantId) },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      );
+      return (page.Items ?? []).map((item) => stripKeys<Task>(item));
+    },
+
+    /**
+     * The one way a task changes: checks the expected status, moves it, bumps the
+     * task's sequence and writes the event, all in one transaction. Concurrent
+     * callers retry on fresh state, so sequences have no gaps and no duplicates.
+     */
+    async transitionTask(
+      taskId: string,
+      operation: TaskOperation,
+      change: TaskTransition = {},
+    ): Promise<TransitionResult<Task>> {
+      return withOptimisticRetry(async () => {
+        const task = await requireTask(taskId);
+        const decision = decideTask(taskId, operation, task);
+        const now = ctx.now().toISOString();
+        const nextSeq = decision.event ? task.seq + 1 : task.seq;
+        const updated: Task = { ...task, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
+        for (const field of change.remove ?? []) delete updated[field];
+
+        const writes: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> =
+          [];
+        const parts = updateParts(
+          { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
+          change.remove ?? [],
+        );
+        writes.push({
+          Update: {
+            TableName: ctx.tableName,
+            Key: { pk: planPk(task.planId), sk: taskSk(taskId) },
+            ...parts,
+            ConditionExpression: '#status = :expectedStatus AND #seq = :expectedSeq',
+            ExpressionAttributeValues: {
+              ...parts.ExpressionAttributeValues,
+              ':expectedStatus': task.status,
+              ':expectedSeq': task.seq,
+            },
+          },
+        });
+
+        let event: RolloutEvent | undefined;
+        if (decision.event) {
+          const built = buildEvent(
+            ctx,
+            decision.event,
+            {
+              planId: task.planId,
+              taskId,
+              tenantId: task.tenantId,
+              sequenceType: 'TASK',
+              sequenceId: nextSeq,
+              status: decision.to,
+              completedStages: updated.completedStages.length,
+              totalStages: updated.stages.length,
+            },
+            {
+              currentStage: change.currentStage ?? updated.currentStage,
+              failureInfo: change.failureInfo,
+              detail: change.detail,
+            },
+          );
+          event = built.event;
+          writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
+        }
+
+        if (change.checkpoint === 'clear') {
+          writes.push({
+            Delete: { TableName: ctx.tableName, Key: { pk: planPk(task.planId), sk: checkpointSk(taskId) } },
+          });
+        } else if (change.checkpoint) {
+          const checkpoint: Checkpoint = {
+            planId: task.planId,
+            taskId,
+            completedStages: [...change.checkpoint],
+            updatedAt: now,
+          };
+          writes.push({
+            Put: {
+              TableName: ctx.tableName,
+              Item: { pk: planPk(task.planId), sk: checkpointSk(taskId), kind: 'CHECKPOINT', ...checkpoint },
+            },
+          });
+        }
+
+        if (change.planCounters)
+          writes.push(...(await planProgressWrites(ctx, task.planId, change.planCounters)));
+
+        await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
+        return { item: updated, event };
+      }, `transition ${operation} of task ${taskId}`);
+    },
+
+    async loadCheckpoint(taskId: string): Promise<Checkpoint | undefined> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) return undefined;
+      const result = await ctx.doc.send(
+        new GetCommand({
+          TableName: ctx.tableName,
+          Key: { pk: planPk(planId), sk: checkpointSk(taskId) },
+          ConsistentRead: true,
+        }),
+      );
+      return result.Item ? stripKeys<Checkpoint>(result.Item) : undefined;
+    },
+
+    async saveCheckpoint(taskId: string, completedStages: readonly string[]): Promise<void> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) throw new NotFound('task', taskId);
+      const checkpoint: Checkpoint = {
+        planId,
+        taskId,
+        completedStages: [...completedStages],
+        updatedAt: ctx.now().toISOString(),
+      };
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { pk: planPk(planId), sk: checkpointSk(taskId), kind: 'CHECKPOINT', ...checkpoint },
+        }),
+      );
+    },
+
+    async clearCheckpoint(taskId: string): Promise<void> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) return;
+      await ctx.doc.send(
+        new DeleteCommand({
+          TableName: ctx.tableName,
+          Key: { pk: planPk(planId), sk: checkpointSk(taskId) },
+        }),
+      );
+    },
+
+    /** Sets fields that carry no status meaning (execution ARN, heartbeat time), conditional on the task existing. */
+    async patchTask(
+      taskId: string,
+      set: TaskFields,
+      remove: readonly (keyof TaskFields)[] = [],
+    ): Promise<void> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) throw new NotFound('task', taskId);
+      await ctx.doc.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: { pk: planPk(planId), sk: taskSk(taskId) },
+          ...updateParts({ ...set, updatedAt: ctx.now().toISOString() }, remove),
+          ConditionExpression: 'attribute_exists(pk)',
+        }),
+      );
+    },
+  };
+}
+
+/** Plan counter update + PlanProgress event, conditional on the plan's sequence so plan events stay gapless. */
+export async function planProgressWrites(
+  ctx: StoreContext,
+  planId: string,
+  counters: Partial<Omit<PlanCounters, 'totalTasks'>>,
+) {
+  const result = await ctx.doc.send(
+    new GetCommand({
+      TableName: ctx.tableName,
+      Key: { pk: planPk(planId), sk: PLAN_SK },
+      ConsistentRead: true,
+    }),
+  );
+  if (!result.Item) throw new NotFound('plan', planId);
+  const plan = stripKeys<Plan>(result.Item);
+  const decision = decidePlan(planId, 'progress', plan);
+  const nextSeq = plan.seq + 1;
+  const after: PlanCounters = {
+    totalTasks: plan.totalTasks,
+    completedTasks: plan.completedTasks + (counters.completedTasks ?? 0),
+    failedTasks: plan.failedTasks + (counters.failedTasks ?? 0),
+    cancelledTasks: plan.cancelledTasks + (counters.cancelledTasks ?? 0),
+    rolledBackTasks: plan.rolledBackTasks + (counters.rolledBackTasks ?? 0),
+  };
+  const { item } = buildEvent(
+    ctx,
+    'PlanProgress',
+    { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
+    { detail: { ...after } },
+  );
+  const parts = updateParts(
+    { seq: nextSeq, updatedAt: ctx.now().toISOString() },
+    [],
+    counters as Record<string, number>,
+  );
+  return [
+    {
+      Update: {
+        TableName: ctx.tableName,
+        Key: { pk: planPk(planId), sk: PLAN_SK },
+        ...parts,
+        ConditionExpression: '#seq = :expectedSeq',
+        ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':expectedSeq': plan.seq },
+      },
+    },
+    { Put: { TableName: ctx.tableName, Item: item } },
+  ];
+}

@@ -1,0 +1,153 @@
+/** Per-tenant items: current / known-good config per service, and the engine registry. */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { NotFound } from '../errors.ts';
+import {
+  currentConfigSk,
+  ENGINE_SK_PREFIX,
+  ENGINES_INDEX_PK,
+  engineIndexSk,
+  engineSk,
+  goodConfigSk,
+  tenantPk,
+} from '../keys.ts';
+import type { EngineRecord, EngineState, TenantServiceConfig } from '../model.ts';
+import type { TenantDeployConfig } from '../schemas.ts';
+import { GSI1 } from '../table.ts';
+import { isConditionFailure, type StoreContext, stripKeys } from './context.ts';
+import { updateParts } from './update.ts';
+
+export function tenantStore(ctx: StoreContext) {
+  async function readConfig(tenantId: string, sk: string): Promise<TenantServiceConfig | undefined> {
+    const result = await ctx.doc.send(
+      new GetCommand({ TableName: ctx.tableName, Key: { pk: tenantPk(tenantId), sk }, ConsistentRead: true }),
+    );
+    return result.Item ? stripKeys<TenantServiceConfig>(result.Item) : undefined;
+  }
+
+  return {
+    getCurrentConfig: (tenantId: string, service: string) => readConfig(tenantId, currentConfigSk(service)),
+    getGoodConfig: (tenantId: string, service: string) => readConfig(tenantId, goodConfigSk(service)),
+
+    /**
+     * Makes `config` the tenant's current config for the service and keeps the one it
+     * replaces as `previous` (the rollback snapshot). Repeating the switch for the same
+     * task keeps the original snapshot, so a retried stage never loses it.
+     */
+    async switchCurrentConfig(
+      tenantId: string,
+      service: string,
+      config: TenantDeployConfig,
+      taskId: string,
+    ): Promise<TenantServiceConfig> {
+      const existing = await readConfig(tenantId, currentConfigSk(service));
+      const previous = existing?.taskId === taskId ? existing.previous : existing?.config;
+      const record: TenantServiceConfig = {
+        tenantId,
+        service,
+        version: String(config.deployUnitVersion),
+        config,
+        previous,
+        taskId,
+        updatedAt: ctx.now().toISOString(),
+      };
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { pk: tenantPk(tenantId), sk: currentConfigSk(service), kind: 'CONFIG', ...record },
+        }),
+      );
+      return record;
+    },
+
+    async putGoodConfig(tenantId: string, service: string, config: TenantDeployConfig, taskId: string) {
+      const record: TenantServiceConfig = {
+        tenantId,
+        service,
+        version: String(config.deployUnitVersion),
+        config,
+        taskId,
+        updatedAt: ctx.now().toISOString(),
+      };
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: { pk: tenantPk(tenantId), sk: goodConfigSk(service), kind: 'CONFIG', ...record },
+        }),
+      );
+    },
+
+    async putEngine(engine: EngineRecord): Promise<void> {
+      await ctx.doc.send(
+        new PutCommand({
+          TableName: ctx.tableName,
+          Item: {
+            pk: tenantPk(engine.tenantId),
+            sk: engineSk(engine.service, engine.engineId),
+            [GSI1.partitionKey]: ENGINES_INDEX_PK,
+            [GSI1.sortKey]: engineIndexSk(engine.tenantId, engine.service, engine.engineId),
+            kind: 'ENGINE',
+            ...engine,
+          },
+        }),
+      );
+    },
+
+    /** Moves an engine to `state`; with `from`, only when it is in one of those states (false otherwise). */
+    async updateEngine(
+      engine: Pick<EngineRecord, 'tenantId' | 'service' | 'engineId'>,
+      state: EngineState,
+      set: Partial<Omit<EngineRecord, 'tenantId' | 'service' | 'engineId' | 'state'>> = {},
+      from?: readonly EngineState[],
+    ): Promise<boolean> {
+      const parts = updateParts({ ...set, state, updatedAt: ctx.now().toISOString() });
+      const fromValues = Object.fromEntries((from ?? []).map((s, i) => [`:from${i}`, s]));
+      try {
+        await ctx.doc.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: { pk: tenantPk(engine.tenantId), sk: engineSk(engine.service, engine.engineId) },
+            ...parts,
+            ConditionExpression: from?.length
+              ? `attribute_exists(pk) AND #state IN (${Object.keys(fromValues).join(', ')})`
+              : 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ...fromValues },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        if (!from?.length) throw new NotFound('engine', engine.engineId);
+        return false;
+      }
+    },
+
+    /** The engine registry, for one tenant or for all. */
+    async listEngines(tenantId?: string): Promise<EngineRecord[]> {
+      const engines: EngineRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await ctx.doc.send(
+          tenantId
+            ? new QueryCommand({
+                TableName: ctx.tableName,
+                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+                ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': ENGINE_SK_PREFIX },
+                ExclusiveStartKey: startKey,
+                ConsistentRead: true,
+              })
+            : new QueryCommand({
+                TableName: ctx.tableName,
+                IndexName: GSI1.indexName,
+                KeyConditionExpression: '#pk = :pk',
+                ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+                ExpressionAttributeValues: { ':pk': ENGINES_INDEX_PK },
+                ExclusiveStartKey: startKey,
+              }),
+        );
+        for (const item of page.Items ?? []) engines.push(stripKeys<EngineRecord>(item));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return engines;
+    },
+  };
+}
