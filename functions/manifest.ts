@@ -3,7 +3,7 @@
  * from `table` and `uses`); the local runtime loads the same handler modules
  * and invokes them in-process. Nothing else declares a function.
  */
-import type { ResourceEnvName } from './core/resources.ts';
+import { PLAN_REQUESTED_DETAIL_TYPE, type ResourceEnvName } from './core/resources.ts';
 
 export type TableAccess = 'RO' | 'RW';
 export type ServiceUse = 'sfn' | 'ecs' | 'events';
@@ -15,8 +15,11 @@ export type FunctionTrigger =
   | { kind: 'stream' }
   /** A scheduled EventBridge rule runs it. */
   | { kind: 'schedule'; rateMinutes: number }
-  /** An EventBridge rule matching this detail-type (source any) invokes it. */
-  | { kind: 'event'; detailType: string };
+  /**
+   * An EventBridge rule invokes it for events of this detail-type (and source, when given).
+   * Events from AWS services (source `aws.*`) arrive on the default bus, all others on the project bus.
+   */
+  | { kind: 'event'; detailType: string; source?: string };
 
 export interface FunctionSpec {
   /** Short name; the deployed function is `${prefix}-${name}`; ASL refers to it as `${<Pascal>FunctionArn}`. */
@@ -33,7 +36,140 @@ export interface FunctionSpec {
   trigger?: FunctionTrigger;
 }
 
-export const FUNCTIONS: readonly FunctionSpec[] = [];
+const STEP = { timeoutSeconds: 30, memoryMb: 256, table: 'RW' } as const;
+const TABLE_ONLY = ['TABLE_NAME'] as const;
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    name: 'api',
+    entry: 'functions/api.ts',
+    description: 'The HTTP API (every route of the route table)',
+    timeoutSeconds: 29,
+    memoryMb: 512,
+    table: 'RW',
+    uses: ['sfn'],
+    env: [
+      'TABLE_NAME',
+      'PLAN_STATE_MACHINE_ARN',
+      'TASK_STATE_MACHINE_ARN',
+      'ROLLBACK_STATE_MACHINE_ARN',
+      'EVENT_BUS_NAME',
+    ],
+    trigger: { kind: 'http' },
+  },
+  {
+    name: 'plan-requested',
+    entry: 'functions/plan-requested.ts',
+    description: 'Starts a plan from a "Rollout Plan Requested" event, exactly like POST /v1/plans',
+    ...STEP,
+    uses: ['sfn'],
+    env: ['TABLE_NAME', 'PLAN_STATE_MACHINE_ARN'],
+    trigger: { kind: 'event', detailType: PLAN_REQUESTED_DETAIL_TYPE },
+  },
+  {
+    name: 'start-plan',
+    entry: 'functions/start-plan.ts',
+    description: 'Plan machine: marks the plan RUNNING and lists its tenants',
+    ...STEP,
+    uses: [],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'finish-plan',
+    entry: 'functions/finish-plan.ts',
+    description: 'Plan machine: completes or fails the plan from its task counters',
+    ...STEP,
+    uses: [],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'take-lock',
+    entry: 'functions/take-lock.ts',
+    description: 'Task and rollback machines: validates the task and takes the tenant lock',
+    ...STEP,
+    uses: ['sfn'],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'run-stage',
+    entry: 'functions/run-stage.ts',
+    description: 'Task machine: one stage (config-update, broadcast, health-check, checkpoint) at a time',
+    ...STEP,
+    timeoutSeconds: 900,
+    uses: ['events'],
+    env: ['TABLE_NAME', 'EVENT_BUS_NAME'],
+  },
+  {
+    name: 'park-task',
+    entry: 'functions/park-task.ts',
+    description: 'Task machine: parks a paused task on its task token',
+    ...STEP,
+    uses: ['sfn'],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'complete-task',
+    entry: 'functions/complete-task.ts',
+    description: 'Task machine: records known-good config, schedules drains, releases the lock',
+    ...STEP,
+    uses: [],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'fail-task',
+    entry: 'functions/fail-task.ts',
+    description:
+      'Task machine: records the failure, stops an engine that never handed off, releases the lock',
+    ...STEP,
+    uses: ['ecs'],
+    env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
+  },
+  {
+    name: 'rollback-stage',
+    entry: 'functions/rollback-stage.ts',
+    description:
+      'Rollback machine: re-sends the previous good config of one stage and confirms it by health check',
+    ...STEP,
+    timeoutSeconds: 900,
+    uses: ['events', 'ecs'],
+    env: ['TABLE_NAME', 'EVENT_BUS_NAME', 'ECS_CLUSTER_ARN'],
+  },
+  {
+    name: 'finish-rollback',
+    entry: 'functions/finish-rollback.ts',
+    description: 'Rollback machine: marks the task ROLLED_BACK or ROLLBACK_FAILED and releases the lock',
+    ...STEP,
+    uses: [],
+    env: TABLE_ONLY,
+  },
+  {
+    name: 'supervisor',
+    entry: 'functions/supervisor.ts',
+    description: 'Heartbeats, lock lease renewal, recovery of lost executions, engine drains',
+    ...STEP,
+    timeoutSeconds: 120,
+    uses: ['sfn', 'ecs'],
+    env: [
+      'TABLE_NAME',
+      'PLAN_STATE_MACHINE_ARN',
+      'TASK_STATE_MACHINE_ARN',
+      'ROLLBACK_STATE_MACHINE_ARN',
+      'ECS_CLUSTER_ARN',
+    ],
+    trigger: { kind: 'schedule', rateMinutes: 1 },
+  },
+  {
+    name: 'publisher',
+    entry: 'functions/publisher.ts',
+    description: 'Publishes event items from the table stream to the EventBridge bus',
+    timeoutSeconds: 60,
+    memoryMb: 256,
+    table: 'RO',
+    uses: ['events'],
+    env: ['EVENT_BUS_NAME'],
+    trigger: { kind: 'stream' },
+  },
+];
 
 export function functionSpec(name: string): FunctionSpec {
   const spec = FUNCTIONS.find((f) => f.name === name);

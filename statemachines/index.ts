@@ -18,7 +18,32 @@ export interface StateMachineSpec {
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
-export const STATE_MACHINES: readonly StateMachineSpec[] = [];
+export const STATE_MACHINES: readonly StateMachineSpec[] = [
+  {
+    name: 'plan',
+    file: here('./plan.asl.json'),
+    description: 'Fans a plan out to one task execution per tenant, at most maxConcurrency at once',
+    timeoutSeconds: 7 * 86_400,
+  },
+  {
+    name: 'task',
+    file: here('./task.asl.json'),
+    description: 'Rolls one tenant forward stage by stage under the tenant lock',
+    timeoutSeconds: 86_400,
+  },
+  {
+    name: 'rollback',
+    file: here('./rollback.asl.json'),
+    description: 'Rolls one tenant back to its previous good config, confirmed by health checks',
+    timeoutSeconds: 86_400,
+  },
+];
+
+export function stateMachineSpec(name: string): StateMachineSpec {
+  const spec = STATE_MACHINES.find((m) => m.name === name);
+  if (!spec) throw new Error(`no state machine named ${name} in statemachines/index.ts`);
+  return spec;
+}
 
 export const pascal = (name: string) =>
   name
@@ -49,5 +74,3 @@ export function fillPlaceholders(text: string, values: Record<string, string>): 
   if (missing.length) throw new Error(`no value for ASL placeholder(s): ${missing.join(', ')}`);
   return text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (_, name: string) => values[name]!);
 }
-
-export { here as statemachineFile };

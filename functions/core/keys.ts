@@ -12,6 +12,8 @@ export const checkpointSk = (taskId: string) => `${CHECKPOINT_SK_PREFIX}${taskId
 
 export const lockPk = (tenantId: string) => `LOCK#TENANT#${tenantId}`;
 export const LOCK_SK = 'LOCK';
+/** Held locks are indexed (sparse: released locks drop out), so the supervisor finds running tasks cheaply. */
+export const LOCKS_INDEX_PK = 'LOCKS';
 
 export const tenantPk = (tenantId: string) => `TENANT#${tenantId}`;
 export const currentConfigSk = (service: string) => `CONFIG#${service}#CURRENT`;

@@ -99,6 +99,7 @@ export type FailureType =
   | 'CANCELLED'
   | 'ROLLBACK'
   | 'EXECUTION_LOST'
+  | 'TASKS_FAILED'
   | 'INTERNAL';
 
 export interface FailureInfo {
@@ -150,6 +151,10 @@ export interface Plan extends PlanCounters {
   startedAt?: string;
   endedAt?: string;
   executionArn?: string;
+  /** Which start of the plan machine this is (a recovered plan gets a new execution). */
+  attempt: number;
+  /** Set once the plan machine has started every task; the last task to finish then closes the plan. */
+  mapFinished?: boolean;
   failureInfo?: FailureInfo;
 }
 
@@ -179,6 +184,13 @@ export interface Task {
   executionArn?: string;
   /** Set while the task is parked waiting for resume. */
   pauseToken?: string;
+  /** The execution that emitted TaskStageStarted for `currentStage` (so a re-entry does not emit it twice). */
+  stageStartedBy?: string;
+  /** Fencing token of the tenant lock this task holds. */
+  fencingToken?: number;
+  /** Stages whose previous config was restored by the current rollback. */
+  rolledBackStages?: string[];
+  rollbackCount?: number;
   failureInfo?: FailureInfo;
 }
 
@@ -223,6 +235,8 @@ export interface EngineRecord {
   taskArn?: string;
   /** The rollout task that started it. */
   taskId?: string;
+  /** When a replaced engine may be stopped. */
+  drainAfter?: string;
   createdAt: string;
   updatedAt: string;
 }

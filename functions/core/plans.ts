@@ -51,6 +51,7 @@ export function buildPlan(
     cancelledTasks: 0,
     rolledBackTasks: 0,
     seq: 0,
+    attempt: 0,
     createdAt,
     updatedAt: createdAt,
   };

@@ -37,6 +37,8 @@ export const SETTINGS_ENV = {
   lockLeaseSeconds: 'ROLLOUT_LOCK_LEASE_SECONDS',
   provisionTimeoutSeconds: 'ROLLOUT_PROVISION_TIMEOUT_SECONDS',
   drainGraceSeconds: 'ROLLOUT_DRAIN_GRACE_SECONDS',
+  engineSubnets: 'ROLLOUT_ENGINE_SUBNETS',
+  engineSecurityGroups: 'ROLLOUT_ENGINE_SECURITY_GROUPS',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -60,7 +62,16 @@ export interface DeploymentSettings {
   lockLeaseSeconds: number;
   provisionTimeoutSeconds: number;
   drainGraceSeconds: number;
+  /** Where Fargate engines run (comma-separated ids in the environment). */
+  engineSubnets: string[];
+  engineSecurityGroups: string[];
 }
+
+const list = (raw: string | undefined) =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 export function deploymentSettings(env: Env = process.env): DeploymentSettings {
   const services = env[SETTINGS_ENV.defaultServiceNames];
@@ -98,6 +109,8 @@ export function deploymentSettings(env: Env = process.env): DeploymentSettings {
       DEFAULTS.provisionTimeoutSeconds,
     ),
     drainGraceSeconds: numberFrom(env, SETTINGS_ENV.drainGraceSeconds, DEFAULTS.drainGraceSeconds),
+    engineSubnets: list(env[SETTINGS_ENV.engineSubnets]),
+    engineSecurityGroups: list(env[SETTINGS_ENV.engineSecurityGroups]),
   };
 }
 

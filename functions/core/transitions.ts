@@ -26,7 +26,7 @@ export const TASK_RULES = {
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'TaskPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'TaskResumed' },
   complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'TaskCompleted' },
-  fail: { from: ['VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
+  fail: { from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
   cancel: { from: ACTIVE, to: 'CANCELLED', event: 'TaskCancelled' },
   retry: {
     from: ['FAILED'],
@@ -72,7 +72,16 @@ export const PLAN_RULES = {
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'PlanPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'PlanResumed' },
   progress: {
-    from: ['RUNNING', 'PAUSED', 'ROLLING_BACK', 'FAILED', 'CANCELLED', 'COMPLETED'],
+    from: [
+      'RUNNING',
+      'PAUSED',
+      'ROLLING_BACK',
+      'FAILED',
+      'CANCELLED',
+      'COMPLETED',
+      'ROLLED_BACK',
+      'ROLLBACK_FAILED',
+    ],
     event: 'PlanProgress',
   },
   complete: { from: ['RUNNING', 'PAUSED'], to: 'COMPLETED', event: 'PlanCompleted' },

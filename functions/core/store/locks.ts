@@ -3,10 +3,11 @@
  * item is never deleted, so the token survives release and takeover.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LOCK_SK, lockPk } from '../keys.ts';
+import { LOCK_SK, LOCKS_INDEX_PK, lockPk } from '../keys.ts';
 import type { TenantLock } from '../model.ts';
+import { GSI1 } from '../table.ts';
 import { isConditionFailure, type StoreContext } from './context.ts';
 
 export interface LockOwner {
@@ -42,6 +43,30 @@ export function lockStore(ctx: StoreContext) {
   return {
     getLock,
 
+    /** Every held lock (released ones leave the index). */
+    async listHeldLocks(): Promise<TenantLock[]> {
+      const locks: TenantLock[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await ctx.doc.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            IndexName: GSI1.indexName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+            ExpressionAttributeValues: { ':pk': LOCKS_INDEX_PK },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const lock = toLock(item);
+          if (lock) locks.push(lock);
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      return locks;
+    },
+
     /** Takes the lock when it is free, its lease expired, or the caller already owns it (re-entry issues a new token). */
     async acquireLock(tenantId: string, owner: LockOwner, leaseMs: number): Promise<AcquireResult> {
       const now = ctx.now().getTime();
@@ -51,7 +76,7 @@ export function lockStore(ctx: StoreContext) {
             TableName: ctx.tableName,
             Key: { pk: lockPk(tenantId), sk: LOCK_SK },
             UpdateExpression:
-              'SET tenantId = :tenant, ownerTaskId = :task, ownerPlanId = :plan, leaseExpiresAt = :expires, kind = :kind, fencingToken = if_not_exists(fencingToken, :zero) + :one',
+              'SET tenantId = :tenant, ownerTaskId = :task, ownerPlanId = :plan, leaseExpiresAt = :expires, kind = :kind, #gpk = :locks, #gsk = :tenant, fencingToken = if_not_exists(fencingToken, :zero) + :one',
             ConditionExpression:
               'attribute_not_exists(ownerTaskId) OR leaseExpiresAt < :now OR ownerTaskId = :task',
             ExpressionAttributeValues: {
@@ -63,7 +88,9 @@ export function lockStore(ctx: StoreContext) {
               ':zero': 0,
               ':one': 1,
               ':kind': 'LOCK',
+              ':locks': LOCKS_INDEX_PK,
             },
+            ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
             ReturnValues: 'ALL_NEW',
             ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
           }),
@@ -113,7 +140,8 @@ export function lockStore(ctx: StoreContext) {
           new UpdateCommand({
             TableName: ctx.tableName,
             Key: { pk: lockPk(tenantId), sk: LOCK_SK },
-            UpdateExpression: 'SET leaseExpiresAt = :zero REMOVE ownerTaskId, ownerPlanId',
+            UpdateExpression: 'SET leaseExpiresAt = :zero REMOVE ownerTaskId, ownerPlanId, #gpk, #gsk',
+            ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
             ConditionExpression:
               fencingToken === undefined
                 ? 'ownerTaskId = :task'

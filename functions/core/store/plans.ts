@@ -347,7 +347,10 @@ export function planStore(ctx: StoreContext) {
     },
 
     /** Updates plan fields that carry no status meaning (execution ARN). */
-    async patchPlan(planId: string, set: Partial<Pick<Plan, 'executionArn'>>): Promise<void> {
+    async patchPlan(
+      planId: string,
+      set: Partial<Pick<Plan, 'executionArn' | 'mapFinished' | 'attempt'>>,
+    ): Promise<void> {
       await ctx.doc.send(
         new UpdateCommand({
           TableName: ctx.tableName,

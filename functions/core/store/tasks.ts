@@ -12,7 +12,7 @@ import { checkpointSk, PLAN_SK, planIdOfTask, planPk, TASK_SK_PREFIX, taskSk, te
 import type { Checkpoint, Plan, PlanCounters, RolloutEvent, Task } from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { decidePlan, decideTask, type TaskOperation } from '../transitions.ts';
-import { type StoreContext, stripKeys, withOptimisticRetry } from './context.ts';
+import { isConditionFailure, type StoreContext, stripKeys, withOptimisticRetry } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
 import { updateParts } from './update.ts';
 
@@ -232,6 +232,49 @@ export function taskStore(ctx: StoreContext) {
           Key: { pk: planPk(planId), sk: checkpointSk(taskId) },
         }),
       );
+    },
+
+    /** Stores the pause token while the task is still PAUSED with its pause flag set; false when resume came first. */
+    async parkPauseToken(taskId: string, token: string): Promise<boolean> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) throw new NotFound('task', taskId);
+      try {
+        await ctx.doc.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: { pk: planPk(planId), sk: taskSk(taskId) },
+            UpdateExpression: 'SET pauseToken = :token',
+            ConditionExpression: 'paused = :yes AND #status = :paused',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':token': token, ':yes': true, ':paused': 'PAUSED' },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
+
+    /** Removes and returns the parked pause token, if any: whoever takes it sends it back, exactly once. */
+    async takePauseToken(taskId: string): Promise<string | undefined> {
+      const planId = planIdOfTask(taskId);
+      if (!planId) return undefined;
+      try {
+        const result = await ctx.doc.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: { pk: planPk(planId), sk: taskSk(taskId) },
+            UpdateExpression: 'REMOVE pauseToken',
+            ConditionExpression: 'attribute_exists(pauseToken)',
+            ReturnValues: 'UPDATED_OLD',
+          }),
+        );
+        return result.Attributes?.pauseToken as string | undefined;
+      } catch (error) {
+        if (isConditionFailure(error)) return undefined;
+        throw error;
+      }
     },
 
     /** Sets fields that carry no status meaning (execution ARN, heartbeat time), conditional on the task existing. */

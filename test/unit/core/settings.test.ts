@@ -30,6 +30,8 @@ describe('deployment settings', () => {
       lockLeaseSeconds: 60,
       provisionTimeoutSeconds: 120,
       drainGraceSeconds: 30,
+      engineSubnets: [],
+      engineSecurityGroups: [],
     });
   });
 
@@ -45,6 +47,8 @@ describe('deployment settings', () => {
       [SETTINGS_ENV.lockLeaseSeconds]: '15',
       [SETTINGS_ENV.provisionTimeoutSeconds]: '30',
       [SETTINGS_ENV.drainGraceSeconds]: '5',
+      [SETTINGS_ENV.engineSubnets]: 'subnet-a, subnet-b',
+      [SETTINGS_ENV.engineSecurityGroups]: 'sg-1',
     });
 
     expect(settings).toEqual({
@@ -61,6 +65,8 @@ describe('deployment settings', () => {
       lockLeaseSeconds: 15,
       provisionTimeoutSeconds: 30,
       drainGraceSeconds: 5,
+      engineSubnets: ['subnet-a', 'subnet-b'],
+      engineSecurityGroups: ['sg-1'],
     });
   });
 

@@ -31,7 +31,7 @@ const EXPECTED_TASK: Record<
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'TaskPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'TaskResumed' },
   complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'TaskCompleted' },
-  fail: { from: ['VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
+  fail: { from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
   cancel: {
     from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'],
     to: 'CANCELLED',
@@ -64,7 +64,16 @@ const EXPECTED_PLAN: Record<
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'PlanPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'PlanResumed' },
   progress: {
-    from: ['RUNNING', 'PAUSED', 'ROLLING_BACK', 'FAILED', 'CANCELLED', 'COMPLETED'],
+    from: [
+      'RUNNING',
+      'PAUSED',
+      'ROLLING_BACK',
+      'FAILED',
+      'CANCELLED',
+      'COMPLETED',
+      'ROLLED_BACK',
+      'ROLLBACK_FAILED',
+    ],
     to: undefined,
     event: 'PlanProgress',
   },

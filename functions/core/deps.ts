@@ -1,0 +1,64 @@
+/**
+ * The AWS clients and settings a function needs, built once per module from the
+ * environment. Clients are ordinary SDK clients: the endpoint comes from the
+ * environment (AWS_ENDPOINT_URL_* when run by the local runtime).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { RESOURCE_ENV, requireEnv } from './resources.ts';
+import { type DeploymentSettings, deploymentSettings } from './settings.ts';
+import { createStore, type Store } from './store/index.ts';
+
+export interface Deps {
+  store: Store;
+  settings: DeploymentSettings;
+  sfn: SFNClient;
+  ecs: ECSClient;
+  events: EventBridgeClient;
+  /** Resource names, present when the function's manifest entry lists them. */
+  resources: {
+    eventBusName?: string;
+    clusterArn?: string;
+    planStateMachineArn?: string;
+    taskStateMachineArn?: string;
+    rollbackStateMachineArn?: string;
+  };
+  fetch: typeof fetch;
+  sleep: (ms: number) => Promise<void>;
+  now: () => Date;
+}
+
+const optional = (name: string) => process.env[name] || undefined;
+
+/** Reads the environment now (module load), failing loudly when the table is not configured. */
+export function depsFromEnv(): Deps {
+  const settings = deploymentSettings();
+  const tableName = requireEnv(RESOURCE_ENV.tableName);
+  return {
+    store: createStore({ client: new DynamoDBClient({}), tableName, eventTtlDays: settings.eventTtlDays }),
+    settings,
+    sfn: new SFNClient({}),
+    ecs: new ECSClient({}),
+    events: new EventBridgeClient({}),
+    resources: {
+      eventBusName: optional(RESOURCE_ENV.eventBusName),
+      clusterArn: optional(RESOURCE_ENV.clusterArn),
+      planStateMachineArn: optional(RESOURCE_ENV.planStateMachineArn),
+      taskStateMachineArn: optional(RESOURCE_ENV.taskStateMachineArn),
+      rollbackStateMachineArn: optional(RESOURCE_ENV.rollbackStateMachineArn),
+    },
+    fetch: globalThis.fetch,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => new Date(),
+  };
+}
+
+/** A resource the caller cannot work without. */
+export function resource(deps: Deps, name: keyof Deps['resources']): string {
+  const value = deps.resources[name];
+  if (!value)
+    throw new Error(`resource ${name} is not configured for this function (see functions/manifest.ts)`);
+  return value;
+}

@@ -1,0 +1,123 @@
+/**
+ * The rollback machine's steps: walk the stages this task changed in reverse,
+ * re-send the previous good config, and declare success only after a health
+ * check confirms the previous version.
+ */
+import type { Deps } from '../deps.ts';
+import { taskIdFor } from '../keys.ts';
+import type { FailureInfo, Task } from '../model.ts';
+import type { TenantDeployConfig } from '../schemas.ts';
+import { failureFromStateError, StageFailed } from './errors.ts';
+import { finalizePlanIfDone } from './plan-flow.ts';
+import { stopEngines, switchAndConfirm } from './stage.ts';
+
+/** Stages this task changed, last first: its completed stages and the stage it was in when it stopped. */
+export function stagesToRollBack(
+  task: Pick<Task, 'stages' | 'completedStages' | 'currentStage' | 'rolledBackStages'>,
+) {
+  const changed = task.stages.filter((s) => task.completedStages.includes(s) || s === task.currentStage);
+  const done = new Set(task.rolledBackStages ?? []);
+  return changed.reverse().filter((s) => !done.has(s));
+}
+
+/** The config to return to: the request's source config, else the snapshot taken when this task switched the stage. */
+async function previousConfig(
+  deps: Deps,
+  task: Task,
+  stage: string,
+): Promise<TenantDeployConfig | undefined> {
+  if (task.config.sourceTenantDeployConfig) return task.config.sourceTenantDeployConfig;
+  const current = await deps.store.getCurrentConfig(task.tenantId, stage);
+  if (current?.taskId === task.taskId) return current.previous;
+  const good = await deps.store.getGoodConfig(task.tenantId, stage);
+  return good && good.taskId !== task.taskId ? good.config : undefined;
+}
+
+async function failStage(deps: Deps, task: Task, failureInfo: FailureInfo): Promise<never> {
+  await deps.store.transitionTask(task.taskId, 'stageRollbackFailed', {
+    set: { failureInfo },
+    currentStage: failureInfo.stage,
+    failureInfo,
+  });
+  throw new StageFailed(failureInfo);
+}
+
+export async function rollbackStage(
+  deps: Deps,
+  input: { taskId: string },
+): Promise<{ action: 'NEXT' | 'DONE' }> {
+  const task = await deps.store.requireTask(input.taskId);
+  if (task.status !== 'ROLLING_BACK') return { action: 'DONE' };
+  const stage = stagesToRollBack(task)[0];
+  if (!stage) return { action: 'DONE' };
+  const plan = await deps.store.requirePlan(task.planId);
+
+  await deps.store.transitionTask(task.taskId, 'stageRollingBack', { currentStage: stage });
+  const previous = await previousConfig(deps, task, stage);
+  if (!previous) {
+    return failStage(deps, task, {
+      type: 'ROLLBACK',
+      stage,
+      message: `no previous good config is known for ${task.tenantId}/${stage} (send sourceTenantDeployConfig)`,
+    });
+  }
+  const target = previous.networkEndpoints.length
+    ? previous
+    : { ...previous, networkEndpoints: task.config.networkEndpoints };
+
+  await stopEngines(deps, task, ['provisioning', 'ready'], 'rolled back', 'stopped');
+  const others = (await deps.store.listEngines(task.tenantId)).filter(
+    (e) => e.service === stage && e.taskId !== task.taskId && (e.state === 'ready' || e.state === 'draining'),
+  );
+  for (const engine of others.filter((e) => e.state === 'draining')) {
+    await deps.store.updateEngine(engine, 'ready', {}, ['draining']);
+  }
+  await deps.store.switchCurrentConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
+  const outcome = await switchAndConfirm(
+    deps,
+    task,
+    plan,
+    stage,
+    target,
+    others.map((e) => ({ ...e, state: 'ready' as const })),
+  );
+  if (!outcome.ok) return failStage(deps, task, { ...outcome.failureInfo, type: 'ROLLBACK' });
+
+  await deps.store.putGoodConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
+  const rolledBackStages = [...(task.rolledBackStages ?? []), stage];
+  await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
+    set: { rolledBackStages },
+    currentStage: stage,
+    detail: { version: String(previous.deployUnitVersion), rounds: outcome.health.rounds },
+  });
+  return { action: stagesToRollBack({ ...task, rolledBackStages }).length ? 'NEXT' : 'DONE' };
+}
+
+export async function finishRollback(
+  deps: Deps,
+  input: { planId: string; index: number; error?: { Error?: string; Cause?: string } },
+): Promise<{ status: string }> {
+  const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
+  if (task.status !== 'ROLLING_BACK') return { status: task.status };
+  const endedAt = deps.now().toISOString();
+  const status = input.error ? 'ROLLBACK_FAILED' : 'ROLLED_BACK';
+  if (input.error) {
+    const failureInfo =
+      input.error.Error === 'StageFailed' && task.failureInfo
+        ? task.failureInfo
+        : failureFromStateError(input.error);
+    await deps.store.transitionTask(task.taskId, 'rollbackFailed', {
+      set: { failureInfo, endedAt },
+      failureInfo,
+    });
+  } else {
+    await deps.store.transitionTask(task.taskId, 'rolledBack', {
+      set: { endedAt },
+      remove: ['failureInfo'],
+      planCounters: { rolledBackTasks: 1 },
+    });
+  }
+  await deps.store.releaseLock(task.tenantId, task.taskId);
+  await finalizePlanIfDone(deps, task.planId);
+  return { status };
+}

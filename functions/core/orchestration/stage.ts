@@ -1,0 +1,245 @@
+/** The steps of one stage: provision (engine launch + hand-off), config-update, broadcast, health-check. */
+import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { EngineSpec } from '../../../engines/catalog.ts';
+import type { Deps } from '../deps.ts';
+import { broadcast, checkHealth, describeFailure, type HealthResult, type HealthTarget } from '../health.ts';
+import { type EngineRecord, EVENT_SOURCE, type FailureInfo, type Plan, type Task } from '../model.ts';
+import type { TenantDeployConfig } from '../schemas.ts';
+import { broadcastUrl, endpointLabel, endpointsForStage, healthUrl } from '../stages.ts';
+
+/** What an engine sends back with its task token once it listens and is healthy. */
+export interface EngineHandOff {
+  engineId: string;
+  endpoint: string;
+  version?: string;
+  tenantId?: string;
+  service?: string;
+  taskArn?: string;
+}
+
+export const CONFIG_CHANGED_DETAIL_TYPE = 'TenantConfigChanged';
+
+type StageOutcome =
+  | { ok: true; health: HealthResult }
+  | { ok: false; failureInfo: FailureInfo; health?: HealthResult };
+
+interface StageTargets {
+  broadcast: HealthTarget[];
+  health: HealthTarget[];
+}
+
+/** The DTO's endpoints for the stage plus the engines this task started for it. */
+async function targetsFor(
+  deps: Deps,
+  task: Task,
+  plan: Plan,
+  stage: string,
+  config: TenantDeployConfig,
+  engines: readonly EngineRecord[],
+): Promise<StageTargets> {
+  const endpoints = endpointsForStage(config.networkEndpoints, stage, task.stages);
+  const ready = engines.filter((e) => e.service === stage && e.state === 'ready' && e.endpoint);
+  return {
+    broadcast: [
+      ...endpoints.map((e) => ({ label: endpointLabel(e), url: broadcastUrl(e, plan.broadcastPath) })),
+      ...ready.map((e) => ({ label: `engine ${e.engineId}`, url: `${e.endpoint}${plan.broadcastPath}` })),
+    ],
+    health: [
+      ...endpoints.map((e) => ({ label: endpointLabel(e), url: healthUrl(e, plan.healthCheck.path) })),
+      ...ready.map((e) => ({ label: `engine ${e.engineId}`, url: `${e.endpoint}${plan.healthCheck.path}` })),
+    ],
+  };
+}
+
+/**
+ * Sends `config` for `stage` and waits until every endpoint reports its version.
+ * Used forward (the task's config) and backward (rollback to the previous config).
+ */
+export async function switchAndConfirm(
+  deps: Deps,
+  task: Task,
+  plan: Plan,
+  stage: string,
+  config: TenantDeployConfig,
+  engines: readonly EngineRecord[],
+): Promise<StageOutcome> {
+  const version = String(config.deployUnitVersion);
+  const targets = await targetsFor(deps, task, plan, stage, config, engines);
+  if (!targets.health.length) {
+    return {
+      ok: false,
+      failureInfo: {
+        type: 'HEALTH_CHECK',
+        stage,
+        message: `stage ${stage} has no endpoint that could confirm version ${version}`,
+      },
+    };
+  }
+  const failures = await broadcast(
+    targets.broadcast,
+    { tenantId: task.tenantId, service: stage, version, config, planId: task.planId },
+    plan.healthCheck.timeoutSeconds,
+    deps,
+  );
+  if (failures.length) {
+    return {
+      ok: false,
+      failureInfo: {
+        type: 'BROADCAST',
+        stage,
+        message: `broadcast of version ${version} refused: ${failures.map((f) => `${f.endpoint} ${f.error}`).join('; ')}`,
+      },
+    };
+  }
+  if (deps.resources.eventBusName) {
+    await deps.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: deps.resources.eventBusName,
+            Source: EVENT_SOURCE,
+            DetailType: CONFIG_CHANGED_DETAIL_TYPE,
+            Detail: JSON.stringify({
+              tenantId: task.tenantId,
+              service: stage,
+              version,
+              planId: task.planId,
+              taskId: task.taskId,
+            }),
+          },
+        ],
+      }),
+    );
+  }
+  const health = await checkHealth(targets.health, version, plan.healthCheck, deps);
+  if (!health.passed) {
+    return {
+      ok: false,
+      failureInfo: { type: 'HEALTH_CHECK', stage, message: describeFailure(health) },
+      health,
+    };
+  }
+  return { ok: true, health };
+}
+
+/** config-update, broadcast and health-check of one stage, forward. */
+export async function applyStage(deps: Deps, task: Task, plan: Plan, stage: string): Promise<StageOutcome> {
+  await deps.store.switchCurrentConfig(task.tenantId, stage, task.config, task.taskId);
+  const engines = (await deps.store.listEngines(task.tenantId)).filter((e) => e.taskId === task.taskId);
+  return switchAndConfirm(deps, task, plan, stage, task.config, engines);
+}
+
+/** Records the new engine as provisioning and returns what the RunTask state needs. */
+export async function engineLaunch(deps: Deps, task: Task, plan: Plan, spec: EngineSpec) {
+  const now = deps.now().toISOString();
+  const engineId = deps.store.ctx.newId().toLowerCase();
+  const version = String(task.config.deployUnitVersion);
+  await deps.store.putEngine({
+    tenantId: task.tenantId,
+    service: spec.service,
+    engineId,
+    state: 'provisioning',
+    version,
+    taskId: task.taskId,
+    createdAt: now,
+    updatedAt: now,
+  });
+  return {
+    taskDefinition: spec.family,
+    containerName: spec.containerName,
+    tenantId: task.tenantId,
+    service: spec.service,
+    engineId,
+    version,
+    // startedBy names the engine, so exactly this engine's ECS task can be found and stopped later.
+    startedBy: engineId,
+    timeoutSeconds: plan.provisionTimeoutSeconds,
+    networkConfiguration: {
+      AwsvpcConfiguration: {
+        Subnets: deps.settings.engineSubnets,
+        SecurityGroups: deps.settings.engineSecurityGroups,
+        AssignPublicIp: 'DISABLED',
+      },
+    },
+  };
+}
+
+/** The hand-off: the engine listens and is healthy, so the registry marks it ready. */
+export async function recordHandOff(deps: Deps, task: Task, handOff: EngineHandOff): Promise<void> {
+  await deps.store.updateEngine(
+    {
+      tenantId: task.tenantId,
+      service: handOff.service ?? task.currentStage ?? '',
+      engineId: handOff.engineId,
+    },
+    'ready',
+    { endpoint: handOff.endpoint, ...(handOff.taskArn ? { taskArn: handOff.taskArn } : {}) },
+    ['provisioning', 'ready'],
+  );
+}
+
+/** True when `handOff` is the engine this task started for `stage`. */
+export async function isOwnHandOff(
+  deps: Deps,
+  task: Task,
+  stage: string,
+  handOff: EngineHandOff | null | undefined,
+) {
+  if (!handOff || handOff.service !== stage) return false;
+  const engines = await deps.store.listEngines(task.tenantId);
+  return engines.some(
+    (e) => e.engineId === handOff.engineId && e.taskId === task.taskId && e.service === stage,
+  );
+}
+
+/** Stops the ECS tasks of this rollout task's engines that are in `states` (or just one engine), and marks them. */
+export async function stopEngines(
+  deps: Deps,
+  task: Task,
+  states: readonly EngineRecord['state'][],
+  reason: string,
+  finalState: EngineRecord['state'],
+  onlyEngineId?: string,
+): Promise<EngineRecord[]> {
+  const engines = (await deps.store.listEngines(task.tenantId)).filter(
+    (e) =>
+      e.taskId === task.taskId && states.includes(e.state) && (!onlyEngineId || e.engineId === onlyEngineId),
+  );
+  if (!engines.length) return [];
+  const cluster = deps.resources.clusterArn;
+  for (const engine of engines) {
+    const running = await deps.ecs.send(new ListTasksCommand({ cluster, startedBy: engine.engineId }));
+    for (const taskArn of running.taskArns ?? []) {
+      await deps.ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason }));
+    }
+  }
+  for (const engine of engines) await deps.store.updateEngine(engine, finalState, {}, states);
+  return engines;
+}
+
+/** An engine that never handed off is stopped; the stage failure names why. */
+export async function stopProvisioningEngines(
+  deps: Deps,
+  task: Task,
+  error: { Error?: string; Cause?: string } | undefined,
+): Promise<FailureInfo | undefined> {
+  const stopped = await stopEngines(
+    deps,
+    task,
+    ['provisioning'],
+    'rollout task failed before hand-off',
+    'failed',
+  );
+  const engine = stopped[0];
+  if (!engine) return undefined;
+  const why =
+    error?.Error === 'States.Timeout'
+      ? 'did not hand off in time'
+      : `failed before hand-off (${error?.Error ?? 'error'}: ${error?.Cause ?? 'no cause'})`;
+  return {
+    type: 'PROVISION',
+    stage: engine.service,
+    message: `engine ${engine.engineId} for ${engine.service} ${why}`,
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The supervisor's sweep (every 10 s locally; each scheduled invocation on AWS
+ * sweeps several times): heartbeats and lease renewal for tasks that hold a
+ * tenant lock, recovery of tasks and plans whose execution is gone, and drains.
+ */
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { Deps } from '../deps.ts';
+import { resource } from '../deps.ts';
+import { IllegalTransition } from '../errors.ts';
+import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
+import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
+import { stopEngines } from './stage.ts';
+import { isExecutionRunning } from './task-flow.ts';
+
+export interface SweepReport {
+  heartbeats: number;
+  renewed: number;
+  recoveredTasks: string[];
+  failedTasks: string[];
+  restartedPlans: string[];
+  releasedLocks: number;
+  drainedEngines: number;
+}
+
+const ACTIVE_PLAN_STATUSES = ['CREATED', 'RUNNING', 'PAUSED'] as const;
+
+export async function sweep(deps: Deps): Promise<SweepReport> {
+  const report: SweepReport = {
+    heartbeats: 0,
+    renewed: 0,
+    recoveredTasks: [],
+    failedTasks: [],
+    restartedPlans: [],
+    releasedLocks: 0,
+    drainedEngines: 0,
+  };
+  const restarted = await recoverPlans(deps, report);
+  for (const lock of await deps.store.listHeldLocks()) await superviseLock(deps, lock, restarted, report);
+  await drainEngines(deps, report);
+  return report;
+}
+
+/** A task that holds a lock is running, paused or rolling back: keep it alive, or recover it. */
+async function superviseLock(deps: Deps, lock: TenantLock, restartedPlans: Set<string>, report: SweepReport) {
+  const task = await deps.store.getTask(lock.ownerTaskId);
+  if (!task || isTerminalTask(task.status)) {
+    if (await deps.store.releaseLock(lock.tenantId, lock.ownerTaskId, lock.fencingToken))
+      report.releasedLocks++;
+    return;
+  }
+  if (await isExecutionRunning(deps, task.executionArn)) {
+    if (
+      await deps.store.renewLock(
+        lock.tenantId,
+        task.taskId,
+        lock.fencingToken,
+        deps.settings.lockLeaseSeconds * 1000,
+      )
+    ) {
+      report.renewed++;
+    }
+    if (task.status === 'RUNNING' || task.status === 'PAUSED') {
+      await deps.store.transitionTask(task.taskId, 'heartbeat', {
+        set: { lastHeartbeatAt: deps.now().toISOString() },
+        detail: { progressPercent: progressPercent(task) },
+      });
+      report.heartbeats++;
+    }
+    return;
+  }
+  // A restarted plan execution re-drives its tasks itself.
+  if (!restartedPlans.has(task.planId)) await recoverTask(deps, task, report);
+}
+
+export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) =>
+  task.stages.length ? Math.round((task.completedStages.length / task.stages.length) * 100) : 0;
+
+/** Restarts a task's machine from its checkpoint (counted as a retry), or fails it when retries are used up. */
+export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
+  try {
+    if (task.status === 'ROLLING_BACK') {
+      const count = (task.rollbackCount ?? 0) + 1;
+      await deps.store.patchTask(task.taskId, { rollbackCount: count });
+      await startExecution(deps, 'rollbackStateMachineArn', task, `${task.taskId}-rb${count}`);
+      report.recoveredTasks.push(task.taskId);
+      return;
+    }
+    const recovered = await deps.store.transitionTask(task.taskId, 'recover', {
+      set: { retryCount: task.retryCount + 1 },
+      detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
+    });
+    await startExecution(
+      deps,
+      'taskStateMachineArn',
+      recovered.item,
+      `${task.taskId}-r${recovered.item.retryCount}`,
+    );
+    report.recoveredTasks.push(task.taskId);
+  } catch (error) {
+    if (!(error instanceof IllegalTransition)) throw error;
+    const failureInfo = {
+      type: 'EXECUTION_LOST' as const,
+      message: `execution lost and no retries left (${error.message})`,
+    };
+    await deps.store
+      .transitionTask(task.taskId, 'fail', {
+        set: { failureInfo, endedAt: deps.now().toISOString() },
+        failureInfo,
+        planCounters: { failedTasks: 1 },
+      })
+      .catch((e: unknown) => {
+        if (!(e instanceof IllegalTransition)) throw e;
+      });
+    await deps.store.releaseLock(task.tenantId, task.taskId);
+    await finalizePlanIfDone(deps, task.planId);
+    report.failedTasks.push(task.taskId);
+  }
+}
+
+async function startExecution(
+  deps: Deps,
+  machine: 'taskStateMachineArn' | 'rollbackStateMachineArn',
+  task: Task,
+  name: string,
+) {
+  const started = await deps.sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: resource(deps, machine),
+      name,
+      input: JSON.stringify({ planId: task.planId, index: task.index }),
+    }),
+  );
+  await deps.store.patchTask(task.taskId, { executionArn: started.executionArn });
+}
+
+/**
+ * Plans whose plan execution is gone get a new one (a new attempt); its Map
+ * skips finished tasks and adopts unfinished ones from their checkpoints.
+ */
+async function recoverPlans(deps: Deps, report: SweepReport): Promise<Set<string>> {
+  const restarted = new Set<string>();
+  for (const status of ACTIVE_PLAN_STATUSES) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.store.listPlans({ status, limit: 100, cursor });
+      for (const plan of page.plans) {
+        if (await isExecutionRunning(deps, plan.executionArn)) continue;
+        if (plan.mapFinished) {
+          await recoverStrandedTasks(deps, plan.planId, report);
+          continue;
+        }
+        const attempt = plan.attempt + (plan.executionArn ? 1 : 0);
+        await deps.store.patchPlan(plan.planId, { attempt });
+        await startPlanExecution(deps, { planId: plan.planId, attempt });
+        restarted.add(plan.planId);
+        report.restartedPlans.push(plan.planId);
+      }
+      cursor = page.cursor;
+    } while (cursor);
+  }
+  return restarted;
+}
+
+/** After the Map finished, retried tasks run alone; one waiting for a lock without an execution is restarted. */
+async function recoverStrandedTasks(deps: Deps, planId: string, report: SweepReport) {
+  for (const task of await deps.store.listTasks(planId)) {
+    if (isTerminalTask(task.status) || task.status === 'RUNNING' || task.status === 'PAUSED') continue;
+    if (await isExecutionRunning(deps, task.executionArn)) continue;
+    if (task.status === 'CREATED') continue;
+    await recoverTask(deps, task, report);
+  }
+  await finalizePlanIfDone(deps, planId);
+}
+
+/** Replaced engines past their grace period are stopped. */
+async function drainEngines(deps: Deps, report: SweepReport) {
+  const now = deps.now().toISOString();
+  const due = (await deps.store.listEngines()).filter(
+    (e) => e.state === 'draining' && (e.drainAfter ?? '') <= now,
+  );
+  for (const engine of due) {
+    if (!engine.taskId) continue;
+    const owner = await deps.store.getTask(engine.taskId);
+    if (!owner) {
+      await deps.store.updateEngine(engine, 'stopped', {}, ['draining']);
+      continue;
+    }
+    const stopped = await stopEngines(
+      deps,
+      owner,
+      ['draining'],
+      'replaced by a newer engine',
+      'stopped',
+      engine.engineId,
+    );
+    report.drainedEngines += stopped.length;
+  }
+}

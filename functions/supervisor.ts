@@ -1,0 +1,23 @@
+/**
+ * Scheduled supervisor. EventBridge schedules run at most once a minute, so one
+ * invocation sweeps `SUPERVISOR_SWEEPS` times (default 6), a heartbeat interval apart.
+ */
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { depsFromEnv } from './core/deps.ts';
+import { type SweepReport, sweep } from './core/orchestration/supervisor.ts';
+import { DEFAULTS } from './core/settings.ts';
+
+const deps = depsFromEnv();
+const sweeps = Number(process.env.SUPERVISOR_SWEEPS ?? 6);
+if (!Number.isInteger(sweeps) || sweeps < 1)
+  throw new Error(`SUPERVISOR_SWEEPS must be a positive integer, got ${process.env.SUPERVISOR_SWEEPS}`);
+
+export const handler = middy<unknown, SweepReport[], Error, Context>().handler(async () => {
+  const reports: SweepReport[] = [];
+  for (let i = 0; i < sweeps; i++) {
+    if (i > 0) await deps.sleep(DEFAULTS.heartbeatSeconds * 1000);
+    reports.push(await sweep(deps));
+  }
+  return reports;
+});

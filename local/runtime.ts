@@ -1,0 +1,218 @@
+/**
+ * The embedded runtime: DynamoDB Local, the Step Functions / ECS / EventBridge
+ * endpoints, in-process functions and the stream poller, wired so production
+ * code reaches them through ordinary SDK clients and environment variables.
+ */
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RESOURCE_ENV } from '../functions/core/resources.ts';
+import { FUNCTIONS, type FunctionSpec } from '../functions/manifest.ts';
+import {
+  fillPlaceholders,
+  placeholders,
+  readDefinition,
+  STATE_MACHINES,
+  type StateMachineSpec,
+} from '../statemachines/index.ts';
+import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME, RESOURCE_PREFIX } from './arns.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, useLocalIdentity } from './aws-env.ts';
+import { ensureTable, startDynamoDbLocal } from './dynamodb.ts';
+import { type EngineCommand, ecsService, LocalEcs, taskStateChangeDetail } from './ecs.ts';
+import { type ArchivedEvent, eventBridgeService, LocalBus } from './eventbridge.ts';
+import { type JsonServer, type Log, startJsonServer } from './http.ts';
+import { Functions } from './lambda.ts';
+import { type EventRule, rulesFromManifest } from './rules.ts';
+import { StepFunctions } from './sfn/executions.ts';
+import { stepFunctionsService } from './sfn/service.ts';
+import { StreamPoller } from './streams.ts';
+
+export interface LocalRuntimeOptions {
+  /** Data directory; default `$ROLLOUT_HOME` or `.rollout` under the working directory. */
+  home?: string;
+  /** Keep DynamoDB Local in memory and skip stream checkpoints (tests). */
+  inMemory?: boolean;
+  /** Reuse a running DynamoDB Local instead of starting one. */
+  dynamoEndpoint?: string;
+  tableName?: string;
+  functions?: readonly FunctionSpec[];
+  stateMachines?: readonly StateMachineSpec[];
+  /** ECS task-definition family → the command that runs it. */
+  engineCommands?: Record<string, EngineCommand>;
+  extraRules?: EventRule[];
+  /** Function name → interval overriding its schedule trigger's rate. */
+  scheduleEveryMs?: Record<string, number>;
+  extraEnv?: Record<string, string>;
+  /** Fixed ports; a free loopback port for each one not given. */
+  ports?: { dynamodb?: number; sfn?: number; ecs?: number; eventbridge?: number };
+  /** SIGTERM → SIGKILL grace of ECS StopTask. */
+  ecsStopGraceMs?: number;
+  /** Finished executions that keep their history in memory. */
+  historyRetention?: number;
+  log?: Log;
+}
+
+export interface LocalRuntime {
+  endpoints: { dynamodb: string; sfn: string; ecs: string; eventbridge: string };
+  tableName: string;
+  arns: { functions: Record<string, string>; stateMachines: Record<string, string> };
+  /** Every environment variable the runtime set. */
+  env: Record<string, string>;
+  bus: { archive(): ArchivedEvent[] };
+  invokeFunction(name: string, payload: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const functions = options.functions ?? FUNCTIONS;
+  const machines = options.stateMachines ?? STATE_MACHINES;
+  const tableName = options.tableName ?? RESOURCE_PREFIX;
+  const home = options.home ?? process.env.ROLLOUT_HOME ?? join(process.cwd(), '.rollout');
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`stopping the local runtime: ${(error as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    const previousEnv = { ...process.env };
+    cleanups.push(() => restoreEnv(previousEnv));
+    useLocalIdentity();
+
+    let dynamoEndpoint = options.dynamoEndpoint;
+    if (!dynamoEndpoint) {
+      const db = await startDynamoDbLocal({
+        ...(options.ports?.dynamodb ? { port: options.ports.dynamodb } : {}),
+        ...(options.inMemory ? {} : { dataPath: join(home, 'dynamodb') }),
+      });
+      cleanups.push(() => db.stop());
+      dynamoEndpoint = db.endpoint;
+    }
+    const dynamodb = new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    cleanups.push(() => dynamodb.destroy());
+    await ensureTable(dynamodb, tableName);
+
+    const lambdas = new Functions(functions);
+    const fnArns = Object.fromEntries(functions.map((f) => [f.name, arns.function(f.name)]));
+    const machineArns = Object.fromEntries(machines.map((m) => [m.name, arns.stateMachine(m.name)]));
+
+    let sfn: StepFunctions | undefined;
+    const { events, schedules } = rulesFromManifest(functions);
+    const bus = new LocalBus({
+      rules: [...events, ...(options.extraRules ?? [])],
+      schedules,
+      scheduleEveryMs: options.scheduleEveryMs ?? {},
+      log,
+      targets: {
+        invokeFunction: (name, event) => lambdas.invoke(name, event),
+        startExecution: async (machine, event) => {
+          const arn = machineArns[machine] ?? machine;
+          return sfn?.startExecution(arn, undefined, JSON.stringify(event));
+        },
+      },
+    });
+    cleanups.push(() => bus.stop());
+    const ecs = new LocalEcs({
+      engineCommands: options.engineCommands ?? {},
+      log,
+      ...(options.ecsStopGraceMs !== undefined ? { stopGraceMs: options.ecsStopGraceMs } : {}),
+      onTaskStopped: (task) =>
+        bus.publish(DEFAULT_BUS_NAME, 'aws.ecs', 'ECS Task State Change', taskStateChangeDetail(task), [
+          task.taskArn,
+        ]),
+    });
+    cleanups.push(() => ecs.stopAll());
+    sfn = new StepFunctions({
+      deps: { functions: lambdas, dynamodb, bus, ecs },
+      ...(options.historyRetention !== undefined ? { historyRetention: options.historyRetention } : {}),
+    });
+    const stepFunctions = sfn;
+    cleanups.push(() => stepFunctions.stopAll());
+
+    const servers: Record<'sfn' | 'ecs' | 'eventbridge', JsonServer> = {
+      sfn: await startJsonServer(stepFunctionsService(sfn), options.ports?.sfn ?? 0, log),
+      ecs: await startJsonServer(ecsService(ecs), options.ports?.ecs ?? 0, log),
+      eventbridge: await startJsonServer(eventBridgeService(bus), options.ports?.eventbridge ?? 0, log),
+    };
+    for (const server of Object.values(servers)) cleanups.push(() => server.close());
+
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoEndpoint,
+      AWS_ENDPOINT_URL_SFN: servers.sfn.url,
+      AWS_ENDPOINT_URL_ECS: servers.ecs.url,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: servers.eventbridge.url,
+      [RESOURCE_ENV.tableName]: tableName,
+      [RESOURCE_ENV.eventBusName]: PROJECT_BUS_NAME,
+      [RESOURCE_ENV.clusterArn]: arns.cluster(),
+      [RESOURCE_ENV.planStateMachineArn]: arns.stateMachine('plan'),
+      [RESOURCE_ENV.taskStateMachineArn]: arns.stateMachine('task'),
+      [RESOURCE_ENV.rollbackStateMachineArn]: arns.stateMachine('rollback'),
+      ...options.extraEnv,
+    };
+    // Before any handler module is imported: handlers build their SDK clients at module load.
+    Object.assign(process.env, env);
+
+    const values: Record<string, string> = {
+      [placeholders.tableName]: tableName,
+      [placeholders.eventBusName]: PROJECT_BUS_NAME,
+      [placeholders.clusterArn]: arns.cluster(),
+    };
+    for (const f of functions) values[placeholders.functionArn(f.name)] = arns.function(f.name);
+    for (const m of machines) values[placeholders.stateMachineArn(m.name)] = arns.stateMachine(m.name);
+    for (const m of machines) {
+      sfn.createStateMachine(`${RESOURCE_PREFIX}-${m.name}`, fillPlaceholders(readDefinition(m), values));
+    }
+
+    const streamFunction = functions.find((f) => f.trigger?.kind === 'stream');
+    if (streamFunction) {
+      const poller = new StreamPoller({
+        endpoint: dynamoEndpoint,
+        dynamodb,
+        tableName,
+        log,
+        deliver: (event) => lambdas.invoke(streamFunction.name, event),
+        ...(options.inMemory ? {} : { checkpointFile: join(home, 'streams', `${tableName}.json`) }),
+      });
+      await poller.start();
+      cleanups.push(() => poller.stop());
+    }
+    bus.startSchedules();
+
+    return {
+      endpoints: {
+        dynamodb: dynamoEndpoint,
+        sfn: servers.sfn.url,
+        ecs: servers.ecs.url,
+        eventbridge: servers.eventbridge.url,
+      },
+      tableName,
+      arns: { functions: fnArns, stateMachines: machineArns },
+      env,
+      bus: { archive: () => bus.archive() },
+      invokeFunction: (name, payload) => lambdas.invoke(name, payload),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function restoreEnv(previous: NodeJS.ProcessEnv) {
+  for (const key of Object.keys(process.env)) if (!(key in previous)) delete process.env[key];
+  Object.assign(process.env, previous);
+}
