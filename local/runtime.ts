@@ -18,6 +18,7 @@ import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME, RESOURCE_PREFIX } from './arn
 import { LOCAL_CREDENTIALS, LOCAL_REGION, useLocalIdentity } from './aws-env.ts';
 import { ensureTable, startDynamoDbLocal } from './dynamodb.ts';
 import { type EngineCommand, ecsService, LocalEcs, taskStateChangeDetail } from './ecs.ts';
+import { engineCommandsFromCatalog } from './engines.ts';
 import { type ArchivedEvent, eventBridgeService, LocalBus } from './eventbridge.ts';
 import { type JsonServer, type Log, startJsonServer } from './http.ts';
 import { Functions } from './lambda.ts';
@@ -122,7 +123,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     cleanups.push(() => bus.stop());
     const ecs = new LocalEcs({
-      engineCommands: options.engineCommands ?? {},
+      engineCommands: options.engineCommands ?? engineCommandsFromCatalog(),
       log,
       ...(options.ecsStopGraceMs !== undefined ? { stopGraceMs: options.ecsStopGraceMs } : {}),
       onTaskStopped: (task) =>

@@ -174,6 +174,16 @@ export const TASK_OPERATIONS = {
   rollback: (deps: Deps, taskId: string) => rollbackTask(deps, taskId),
 } satisfies Record<Operation, unknown>;
 
+const APPLIES_TO: Record<Operation, (task: Task) => boolean> = {
+  pause: (task) => !isTerminalTask(task.status) && task.status !== 'PAUSED' && task.status !== 'ROLLING_BACK',
+  resume: (task) => task.status === 'PAUSED' || (task.paused && !isTerminalTask(task.status)),
+  cancel: (task) => !isTerminalTask(task.status) && task.status !== 'ROLLING_BACK',
+  retry: (task) => task.status === 'FAILED' && task.retryCount < DEFAULTS.maxRetries,
+  rollback: (task) =>
+    ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'].includes(task.status) &&
+    (task.completedStages.length > 0 || task.currentStage !== undefined),
+};
+
 /** Applies a task operation to every task of a plan for which it makes sense, and moves the plan. */
 export async function operatePlan(
   deps: Deps,
@@ -183,23 +193,7 @@ export async function operatePlan(
 ): Promise<TaskOperationResult> {
   const plan = await deps.store.requirePlan(planId);
   const tasks = await deps.store.listTasks(planId);
-  const applicable = tasks.filter((task) => {
-    switch (operation) {
-      case 'pause':
-        return !isTerminalTask(task.status) && task.status !== 'PAUSED' && task.status !== 'ROLLING_BACK';
-      case 'resume':
-        return task.status === 'PAUSED' || (task.paused && !isTerminalTask(task.status));
-      case 'cancel':
-        return !isTerminalTask(task.status) && task.status !== 'ROLLING_BACK';
-      case 'retry':
-        return task.status === 'FAILED' && task.retryCount < DEFAULTS.maxRetries;
-      case 'rollback':
-        return (
-          ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'].includes(task.status) &&
-          (task.completedStages.length > 0 || task.currentStage !== undefined)
-        );
-    }
-  });
+  const applicable = tasks.filter((task) => APPLIES_TO[operation](task));
 
   const planOp = {
     pause: 'pause',

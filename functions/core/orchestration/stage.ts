@@ -30,14 +30,13 @@ interface StageTargets {
 }
 
 /** The DTO's endpoints for the stage plus the engines this task started for it. */
-async function targetsFor(
-  deps: Deps,
+function targetsFor(
   task: Task,
   plan: Plan,
   stage: string,
   config: TenantDeployConfig,
   engines: readonly EngineRecord[],
-): Promise<StageTargets> {
+): StageTargets {
   const endpoints = endpointsForStage(config.networkEndpoints, stage, task.stages);
   const ready = engines.filter((e) => e.service === stage && e.state === 'ready' && e.endpoint);
   return {
@@ -65,7 +64,7 @@ export async function switchAndConfirm(
   engines: readonly EngineRecord[],
 ): Promise<StageOutcome> {
   const version = String(config.deployUnitVersion);
-  const targets = await targetsFor(deps, task, plan, stage, config, engines);
+  const targets = targetsFor(task, plan, stage, config, engines);
   if (!targets.health.length) {
     return {
       ok: false,

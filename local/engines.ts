@@ -1,0 +1,21 @@
+/** The engine catalog as the local ECS endpoint runs it: each family is a Node child process. */
+import { fileURLToPath } from 'node:url';
+import { ENGINE_CATALOG } from '../engines/catalog.ts';
+import type { EngineCommand } from './ecs.ts';
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export function engineCommandsFromCatalog(): Record<string, EngineCommand> {
+  return Object.fromEntries(
+    ENGINE_CATALOG.map((engine) => [
+      engine.family,
+      // Locally every engine picks a free port and reports it in its hand-off.
+      {
+        command: process.execPath,
+        args: [engine.localEntry],
+        cwd: repositoryRoot,
+        env: { PORT: '0', HOST: '127.0.0.1' },
+      },
+    ]),
+  );
+}
