@@ -3,6 +3,7 @@
  * from `table` and `uses`); the local runtime loads the same handler modules
  * and invokes them in-process. Nothing else declares a function.
  */
+import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from './core/orchestration/engines.ts';
 import { PLAN_REQUESTED_DETAIL_TYPE, type ResourceEnvName } from './core/resources.ts';
 
 export type TableAccess = 'RO' | 'RW';
@@ -123,6 +124,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ...STEP,
     uses: ['ecs'],
     env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
+  },
+  {
+    name: 'engine-stopped',
+    entry: 'functions/engine-stopped.ts',
+    description:
+      'ECS task state change: fails the provision step of an engine that exited before hand-off, updates the registry',
+    ...STEP,
+    uses: ['sfn'],
+    env: TABLE_ONLY,
+    trigger: { kind: 'event', source: ECS_EVENT_SOURCE, detailType: ECS_TASK_STATE_CHANGE },
   },
   {
     name: 'rollback-stage',

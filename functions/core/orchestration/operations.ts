@@ -8,6 +8,7 @@ import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { type FailureInfo, isTerminalPlan, isTerminalTask, type Task } from '../model.ts';
+import { executionArnFor } from '../resources.ts';
 import { DEFAULTS } from '../settings.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
 
@@ -40,20 +41,22 @@ async function wakeParked(deps: Deps, taskId: string, output: Record<string, unk
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
 }
 
-async function startTaskExecution(
+/** Starts the task or rollback machine for a task; the task records the execution before it starts. */
+export async function startTaskExecution(
   deps: Deps,
   machine: 'taskStateMachineArn' | 'rollbackStateMachineArn',
   task: Task,
   name: string,
 ) {
-  const started = await deps.sfn.send(
+  const stateMachineArn = resource(deps, machine);
+  await deps.store.patchTask(task.taskId, { executionArn: executionArnFor(stateMachineArn, name) });
+  await deps.sfn.send(
     new StartExecutionCommand({
-      stateMachineArn: resource(deps, machine),
+      stateMachineArn,
       name,
       input: JSON.stringify({ planId: task.planId, index: task.index }),
     }),
   );
-  return started.executionArn!;
 }
 
 export async function pauseTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
@@ -133,13 +136,7 @@ export async function retryTask(
       detail: { retry: taskId },
     });
   }
-  const executionArn = await startTaskExecution(
-    deps,
-    'taskStateMachineArn',
-    task,
-    `${taskId}-r${task.retryCount + 1}`,
-  );
-  await deps.store.patchTask(taskId, { executionArn });
+  await startTaskExecution(deps, 'taskStateMachineArn', task, `${taskId}-r${task.retryCount + 1}`);
   return taskResult(
     retried.item,
     fromCheckpoint
@@ -155,13 +152,7 @@ export async function rollbackTask(deps: Deps, taskId: string): Promise<TaskOper
     set: { rollbackCount: count, rolledBackStages: [] },
     remove: ['failureInfo', 'endedAt'],
   });
-  const executionArn = await startTaskExecution(
-    deps,
-    'rollbackStateMachineArn',
-    task,
-    `${taskId}-rb${count}`,
-  );
-  await deps.store.patchTask(taskId, { executionArn });
+  await startTaskExecution(deps, 'rollbackStateMachineArn', task, `${taskId}-rb${count}`);
   return taskResult(rolling.item, 'rolling back to the previous good config');
 }
 

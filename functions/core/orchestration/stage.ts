@@ -7,6 +7,7 @@ import { broadcast, checkHealth, describeFailure, type HealthResult, type Health
 import { type EngineRecord, EVENT_SOURCE, type FailureInfo, type Plan, type Task } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { broadcastUrl, endpointLabel, endpointsForStage, healthUrl } from '../stages.ts';
+import { ENGINE_EXITED, EngineExited } from './engines.ts';
 
 /** What an engine sends back with its task token once it listens and is healthy. */
 export interface EngineHandOff {
@@ -166,16 +167,17 @@ export async function engineLaunch(deps: Deps, task: Task, plan: Plan, spec: Eng
 
 /** The hand-off: the engine listens and is healthy, so the registry marks it ready. */
 export async function recordHandOff(deps: Deps, task: Task, handOff: EngineHandOff): Promise<void> {
-  await deps.store.updateEngine(
-    {
-      tenantId: task.tenantId,
-      service: handOff.service ?? task.currentStage ?? '',
-      engineId: handOff.engineId,
-    },
+  const service = handOff.service ?? task.currentStage ?? '';
+  const recorded = await deps.store.updateEngine(
+    { tenantId: task.tenantId, service, engineId: handOff.engineId },
     'ready',
     { endpoint: handOff.endpoint, ...(handOff.taskArn ? { taskArn: handOff.taskArn } : {}) },
     ['provisioning', 'ready'],
   );
+  // ECS saw it stop between its call-back and now (engine-stopped marked it failed): nothing serves there.
+  if (!recorded) {
+    throw new EngineExited(`engine ${handOff.engineId} for ${service} exited right after its hand-off`);
+  }
 }
 
 /** True when `handOff` is the engine this task started for `stage`. */
@@ -217,7 +219,7 @@ export async function stopEngines(
   return engines;
 }
 
-/** An engine that never handed off is stopped; the stage failure names why. */
+/** An engine that never handed off is stopped; the stage failure names the engine and why. */
 export async function stopProvisioningEngines(
   deps: Deps,
   task: Task,
@@ -231,14 +233,36 @@ export async function stopProvisioningEngines(
     'failed',
   );
   const engine = stopped[0];
+  if (error?.Error === ENGINE_EXITED) {
+    // engine-stopped may have marked it failed already; its cause carries the exit code.
+    const stage = engine?.service ?? task.currentStage;
+    return {
+      type: 'PROVISION',
+      ...(stage ? { stage } : {}),
+      message: causeText(error.Cause) ?? 'engine exited before hand-off',
+    };
+  }
   if (!engine) return undefined;
-  const why =
-    error?.Error === 'States.Timeout'
-      ? 'did not hand off in time'
-      : `failed before hand-off (${error?.Error ?? 'error'}: ${error?.Cause ?? 'no cause'})`;
+  let why = `failed before hand-off (${error?.Error ?? 'error'}: ${causeText(error?.Cause) ?? 'no cause'})`;
+  if (error?.Error === 'States.Timeout') {
+    const plan = await deps.store.getPlan(task.planId);
+    why = `did not hand off within ${plan?.provisionTimeoutSeconds ?? '?'} s (States.Timeout)`;
+  }
   return {
     type: 'PROVISION',
     stage: engine.service,
-    message: `engine ${engine.engineId} for ${engine.service} ${why}`,
+    message: `engine ${engine.engineId} for ${engine.service} ${why}; it was stopped`,
   };
+}
+
+/** A Catch's Cause is plain text (SendTaskFailure) or a Lambda error payload. */
+function causeText(cause: string | undefined): string | undefined {
+  if (!cause) return undefined;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // plain text
+  }
+  return cause;
 }

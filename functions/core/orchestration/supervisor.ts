@@ -3,11 +3,10 @@
  * sweeps several times): heartbeats and lease renewal for tasks that hold a
  * tenant lock, recovery of tasks and plans whose execution is gone, and drains.
  */
-import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Deps } from '../deps.ts';
-import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
+import { startTaskExecution } from './operations.ts';
 import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
 import { stopEngines } from './stage.ts';
 import { isExecutionRunning } from './task-flow.ts';
@@ -81,7 +80,7 @@ export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
     if (task.status === 'ROLLING_BACK') {
       const count = (task.rollbackCount ?? 0) + 1;
       await deps.store.patchTask(task.taskId, { rollbackCount: count });
-      await startExecution(deps, 'rollbackStateMachineArn', task, `${task.taskId}-rb${count}`);
+      await startTaskExecution(deps, 'rollbackStateMachineArn', task, `${task.taskId}-rb${count}`);
       report.recoveredTasks.push(task.taskId);
       return;
     }
@@ -89,7 +88,7 @@ export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
       set: { retryCount: task.retryCount + 1 },
       detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
     });
-    await startExecution(
+    await startTaskExecution(
       deps,
       'taskStateMachineArn',
       recovered.item,
@@ -115,22 +114,6 @@ export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
     await finalizePlanIfDone(deps, task.planId);
     report.failedTasks.push(task.taskId);
   }
-}
-
-async function startExecution(
-  deps: Deps,
-  machine: 'taskStateMachineArn' | 'rollbackStateMachineArn',
-  task: Task,
-  name: string,
-) {
-  const started = await deps.sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: resource(deps, machine),
-      name,
-      input: JSON.stringify({ planId: task.planId, index: task.index }),
-    }),
-  );
-  await deps.store.patchTask(task.taskId, { executionArn: started.executionArn });
 }
 
 /**

@@ -1,0 +1,258 @@
+/**
+ * The one route table of the HTTP API. The API function dispatches on it, the local
+ * API server serves it, the OpenAPI document is generated from it, and CDK builds the
+ * API Gateway routes (and their authorizers, from `auth`) from it. Handlers live in
+ * handlers.ts, keyed by operationId, so this module stays free of I/O.
+ */
+import type { z } from 'zod';
+import { planRequestSchema } from '../core/schemas.ts';
+import {
+  deletePlanQuery,
+  dryRunResultSchema,
+  emptyBody,
+  engineListSchema,
+  enginesQuery,
+  eventPageSchema,
+  eventsQuery,
+  healthSchema,
+  listPlansQuery,
+  OPERATIONS,
+  type OperationName,
+  openApiDocumentSchema,
+  planDeletionSchema,
+  planListSchema,
+  planParams,
+  planViewSchema,
+  retryBody,
+  taskCreationResultSchema,
+  taskListSchema,
+  taskOperationResultSchema,
+  taskParams,
+  taskStatusInfoSchema,
+  tenantParams,
+} from './schemas.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+/** `bearer`: `Authorization: Bearer <token>` (on AWS, the API Gateway authorizer CDK attaches). */
+export type RouteAuth = 'none' | 'bearer';
+
+export interface ResponseSpec {
+  description: string;
+  schema: z.ZodType;
+}
+
+export interface RouteSpec<
+  Id extends string = string,
+  P extends z.ZodType | undefined = z.ZodType | undefined,
+  Q extends z.ZodType | undefined = z.ZodType | undefined,
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+> {
+  method: HttpMethod;
+  /** API Gateway style: `/v1/plans/{planId}`. */
+  path: string;
+  auth: RouteAuth;
+  operationId: Id;
+  summary: string;
+  tag: 'plans' | 'tasks' | 'tenants' | 'engines' | 'system';
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** An absent body is read as `{}`. */
+  bodyOptional?: boolean;
+  /** Reads the `Idempotency-Key` header. */
+  idempotencyKey?: boolean;
+  /** Answers `Accept: application/x-ndjson` with a stream where the server can stream (locally). */
+  streams?: boolean;
+  /** Success responses by status code; error responses are common to all routes (see openapi.ts). */
+  responses: Record<number, ResponseSpec>;
+}
+
+function route<
+  const Id extends string,
+  P extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<Id, P, Q, B>): RouteSpec<Id, P, Q, B> {
+  return spec;
+}
+
+const operationResult = (what: string) => ({
+  200: { description: `what the operation did to the ${what}`, schema: taskOperationResultSchema },
+});
+
+const OPERATION_SUMMARY: Record<OperationName, string> = {
+  pause: 'Pause at the next stage boundary',
+  resume: 'Resume a paused (or pausing) target',
+  cancel: 'Cancel (running tasks stop at the next stage boundary)',
+  rollback: 'Roll back changed stages to the previous good config',
+  retry: 'Retry failed tasks (body {fromCheckpoint}, default true)',
+};
+
+/** The five operator actions on one kind of target: one route each (API Gateway needs concrete paths). */
+function operationRoutes<const K extends 'Plan' | 'Task' | 'Tenant', P extends z.ZodType>(
+  kind: K,
+  base: string,
+  params: P,
+  target: string,
+) {
+  return OPERATIONS.map((op) =>
+    route({
+      method: 'POST',
+      path: `${base}/${op}`,
+      auth: 'bearer',
+      operationId: `${op}${kind}` as `${OperationName}${K}`,
+      summary: `${OPERATION_SUMMARY[op]} (${target})`,
+      tag: `${kind.toLowerCase()}s` as 'plans' | 'tasks' | 'tenants',
+      params,
+      body: op === 'retry' ? retryBody : emptyBody,
+      bodyOptional: true,
+      responses: operationResult(target),
+    }),
+  );
+}
+
+export const ROUTES = [
+  route({
+    method: 'GET',
+    path: '/v1/health',
+    auth: 'none',
+    operationId: 'getHealth',
+    summary: 'Health of the store, orchestrator and event bus, and stale tasks (503 when unhealthy)',
+    tag: 'system',
+    responses: {
+      200: { description: 'healthy or degraded', schema: healthSchema },
+      503: { description: 'unhealthy', schema: healthSchema },
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/openapi.json',
+    auth: 'none',
+    operationId: 'getOpenApi',
+    summary: 'This API as an OpenAPI 3.1 document',
+    tag: 'system',
+    responses: { 200: { description: 'the OpenAPI document', schema: openApiDocumentSchema } },
+  }),
+  route({
+    method: 'POST',
+    path: '/v1/plans',
+    auth: 'bearer',
+    operationId: 'createPlan',
+    summary: 'Submit a plan (dryRun: validate and preview, nothing stored)',
+    tag: 'plans',
+    body: planRequestSchema,
+    idempotencyKey: true,
+    responses: {
+      201: { description: 'plan created and started', schema: taskCreationResultSchema },
+      200: {
+        description: 'a repeated Idempotency-Key (the first plan), or a dry run',
+        schema: taskCreationResultSchema.or(dryRunResultSchema),
+      },
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/plans',
+    auth: 'bearer',
+    operationId: 'listPlans',
+    summary: 'Plans, newest first',
+    tag: 'plans',
+    query: listPlansQuery,
+    responses: { 200: { description: 'one page of plans', schema: planListSchema } },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/plans/{planId}',
+    auth: 'bearer',
+    operationId: 'getPlan',
+    summary: 'A plan with task counts and progress',
+    tag: 'plans',
+    params: planParams,
+    responses: { 200: { description: 'the plan', schema: planViewSchema } },
+  }),
+  route({
+    method: 'DELETE',
+    path: '/v1/plans/{planId}',
+    auth: 'bearer',
+    operationId: 'deletePlan',
+    summary: 'Delete a finished plan (force=true cancels a live one first; dryRun=true only lists)',
+    tag: 'plans',
+    params: planParams,
+    query: deletePlanQuery,
+    responses: { 200: { description: 'what was (or would be) deleted', schema: planDeletionSchema } },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/plans/{planId}/tasks',
+    auth: 'bearer',
+    operationId: 'listPlanTasks',
+    summary: "The plan's tasks in request order",
+    tag: 'plans',
+    params: planParams,
+    responses: { 200: { description: 'TaskStatusInfo of every task', schema: taskListSchema } },
+  }),
+  route({
+    method: 'GET',
+    path: '/v1/plans/{planId}/events',
+    auth: 'bearer',
+    operationId: 'listPlanEvents',
+    summary: 'Events after `after`, long-polling up to waitSeconds (NDJSON stream locally)',
+    tag: 'plans',
+    params: planParams,
+    query: eventsQuery,
+    streams: true,
+    responses: { 200: { description: 'one page of events', schema: eventPageSchema } },
+  }),
+  ...operationRoutes('Plan', '/v1/plans/{planId}', planParams, 'every applicable task of the plan'),
+  route({
+    method: 'GET',
+    path: '/v1/tasks/{taskId}',
+    auth: 'bearer',
+    operationId: 'getTask',
+    summary: 'One task',
+    tag: 'tasks',
+    params: taskParams,
+    responses: { 200: { description: 'the task', schema: taskStatusInfoSchema } },
+  }),
+  ...operationRoutes('Task', '/v1/tasks/{taskId}', taskParams, 'the task'),
+  route({
+    method: 'GET',
+    path: '/v1/tenants/{tenantId}/task',
+    auth: 'bearer',
+    operationId: 'getTenantTask',
+    summary: "The tenant's active task, else its latest",
+    tag: 'tenants',
+    params: tenantParams,
+    responses: { 200: { description: 'the task', schema: taskStatusInfoSchema } },
+  }),
+  ...operationRoutes(
+    'Tenant',
+    '/v1/tenants/{tenantId}',
+    tenantParams,
+    "the tenant's active (else latest) task",
+  ),
+  route({
+    method: 'GET',
+    path: '/v1/engines',
+    auth: 'bearer',
+    operationId: 'listEngines',
+    summary: 'The engine registry (of one tenant with tenantId)',
+    tag: 'engines',
+    query: enginesQuery,
+    responses: { 200: { description: 'registered engines', schema: engineListSchema } },
+  }),
+] as const;
+
+export type Route = (typeof ROUTES)[number];
+export type OperationId = Route['operationId'];
+/** The route (or, for generated operation routes, the route family) that declares `Id`. */
+export type RouteOf<Id extends OperationId> = Route extends infer R
+  ? R extends { operationId: infer O }
+    ? Id extends O
+      ? R
+      : never
+    : never
+  : never;
+
+/** Lambda's synchronous payload limit; larger bodies get 413 (the local server enforces it while reading). */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;

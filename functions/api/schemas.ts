@@ -1,0 +1,286 @@
+/**
+ * Request and response shapes of the HTTP API. The route table points at these; the
+ * handlers return values of these types; the OpenAPI document is generated from them.
+ */
+import { z } from 'zod';
+import {
+  ENGINE_STATES,
+  PLAN_EVENT_TYPES,
+  PLAN_STATUSES,
+  TASK_EVENT_TYPES,
+  TASK_STATUSES,
+} from '../core/model.ts';
+
+const planStatus = z.enum(PLAN_STATUSES);
+const taskStatus = z.enum(TASK_STATUSES);
+
+/** Ids are looked up, never trusted: an id of the wrong shape is simply not found. */
+const id = z.string().min(1, 'must not be empty').max(128, 'at most 128 characters');
+export const OPERATIONS = ['pause', 'resume', 'cancel', 'rollback', 'retry'] as const;
+export type OperationName = (typeof OPERATIONS)[number];
+
+// ---- path parameters ----------------------------------------------------------------------------
+export const planParams = z.strictObject({ planId: id });
+export const taskParams = z.strictObject({ taskId: id });
+export const tenantParams = z.strictObject({ tenantId: id });
+
+// ---- query strings (every value arrives as a string) -----------------------------------------------
+const booleanFlag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((value) => value === 'true');
+const integerIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `at least ${min}`).max(max, `at most ${max}`));
+
+export const listPlansQuery = z.strictObject({
+  status: planStatus.optional(),
+  limit: integerIn(1, 100).optional(),
+  cursor: z.string().max(2048, 'at most 2048 characters').optional(),
+});
+
+export const deletePlanQuery = z.strictObject({
+  force: booleanFlag.optional(),
+  dryRun: booleanFlag.optional(),
+});
+
+/** `after` is an eventId (a ULID) or a number meaning the plan's sequenceId. */
+export const eventsQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^(\d{1,10}|[0-9A-HJKMNP-TV-Z]{26})$/, 'must be a plan sequenceId (a number) or an eventId')
+    .optional(),
+  waitSeconds: integerIn(0, 20).optional(),
+  limit: integerIn(1, 500).optional(),
+});
+
+export const enginesQuery = z.strictObject({ tenantId: id.optional() });
+
+// ---- request bodies --------------------------------------------------------------------------------
+/** Operations other than retry take no options. */
+export const emptyBody = z.strictObject({});
+
+export const retryBody = z.strictObject({
+  /** true (default): resume after the last completed stage; false: start over. */
+  fromCheckpoint: z.boolean().optional(),
+});
+
+export const idempotencyKeySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(128, 'at most 128 characters')
+  .regex(/^[\x21-\x7e]+$/, 'only printable ASCII without spaces');
+
+// ---- responses --------------------------------------------------------------------------------------
+export const errorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  details: z.unknown().optional(),
+});
+
+export const failureInfoSchema = z.object({
+  type: z.string(),
+  message: z.string(),
+  stage: z.string().optional(),
+});
+
+export const taskCreationResultSchema = z.object({
+  planId: z.string(),
+  taskIds: z.array(z.string()),
+  validatedCount: z.number().int(),
+  status: planStatus,
+  message: z.string(),
+  failureInfo: failureInfoSchema.optional(),
+});
+export type TaskCreationResult = z.infer<typeof taskCreationResultSchema>;
+
+export const lockConflictSchema = z.object({
+  tenantId: z.string(),
+  heldByTaskId: z.string(),
+  heldByPlanId: z.string(),
+  leaseExpiresAt: z.string(),
+});
+
+export const dryRunResultSchema = z.object({
+  dryRun: z.literal(true),
+  message: z.string(),
+  settings: z.object({
+    name: z.string(),
+    maxConcurrency: z.number().int(),
+    healthCheck: z.object({
+      intervalSeconds: z.number(),
+      maxAttempts: z.number().int(),
+      path: z.string(),
+      versionKey: z.string(),
+      timeoutSeconds: z.number(),
+    }),
+    broadcastPath: z.string(),
+  }),
+  tasks: z.array(
+    z.object({
+      index: z.number().int(),
+      tenantId: z.string(),
+      version: z.string(),
+      stages: z.array(z.string()),
+      lockConflict: lockConflictSchema.optional(),
+    }),
+  ),
+  lockConflicts: z.array(lockConflictSchema),
+});
+export type DryRunResult = z.infer<typeof dryRunResultSchema>;
+
+export const taskOperationResultSchema = z.object({
+  targetType: z.enum(['TASK', 'PLAN']),
+  targetId: z.string(),
+  success: z.boolean(),
+  finalStatus: z.string(),
+  failureInfo: failureInfoSchema.optional(),
+  message: z.string(),
+});
+
+export const taskStatusInfoSchema = z.object({
+  taskId: z.string(),
+  planId: z.string(),
+  tenantId: z.string(),
+  status: taskStatus,
+  currentStage: z.string().nullable(),
+  completedStages: z.number().int(),
+  totalStages: z.number().int(),
+  progressPercent: z.number().int(),
+  stages: z.array(z.string()),
+  completedStageNames: z.array(z.string()),
+  version: z.string(),
+  paused: z.boolean(),
+  cancelled: z.boolean(),
+  retryCount: z.number().int(),
+  timestamps: z.object({
+    createdAt: z.string(),
+    startedAt: z.string().optional(),
+    updatedAt: z.string(),
+    endedAt: z.string().optional(),
+    lastHeartbeatAt: z.string().optional(),
+  }),
+  failureInfo: failureInfoSchema.optional(),
+  executionArn: z.string().nullable(),
+  consoleUrl: z.string().nullable(),
+});
+export type TaskStatusInfo = z.infer<typeof taskStatusInfoSchema>;
+export const taskListSchema = z.object({ tasks: z.array(taskStatusInfoSchema) });
+
+const planCountersShape = {
+  totalTasks: z.number().int(),
+  completedTasks: z.number().int(),
+  failedTasks: z.number().int(),
+  cancelledTasks: z.number().int(),
+  rolledBackTasks: z.number().int(),
+};
+
+export const planSummarySchema = z.object({
+  planId: z.string(),
+  name: z.string(),
+  status: planStatus,
+  maxConcurrency: z.number().int(),
+  ...planCountersShape,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  failureInfo: failureInfoSchema.optional(),
+});
+export const planListSchema = z.object({
+  plans: z.array(planSummarySchema),
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  cursor: z.string().optional(),
+});
+
+export const planViewSchema = planSummarySchema.extend({
+  /** The plan's own event sequence so far (pass as `after` to read only newer events). */
+  sequenceId: z.number().int(),
+  failureThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]).optional(),
+  healthCheck: dryRunResultSchema.shape.settings.shape.healthCheck,
+  broadcastPath: z.string(),
+  idempotencyKey: z.string().optional(),
+  taskIds: z.array(z.string()),
+  /** Tasks per status (statuses with no task are left out). */
+  counts: z.record(z.string(), z.number().int()),
+  /** Completed stages over all stages of all tasks. */
+  progressPercent: z.number().int(),
+  executionArn: z.string().nullable(),
+  consoleUrl: z.string().nullable(),
+});
+export type PlanView = z.infer<typeof planViewSchema>;
+
+export const planDeletionSchema = z.object({
+  planId: z.string(),
+  dryRun: z.boolean(),
+  /** The status the plan had when the request arrived. */
+  status: planStatus,
+  /** Whether the plan was (or would be) cancelled first. */
+  cancelled: z.boolean(),
+  taskIds: z.array(z.string()),
+  /** Items removed (or, for a dry run, that would be removed). */
+  items: z.number().int(),
+});
+
+export const eventSchema = z.object({
+  eventId: z.string(),
+  type: z.enum([...PLAN_EVENT_TYPES, ...TASK_EVENT_TYPES]),
+  planId: z.string(),
+  taskId: z.string().optional(),
+  tenantId: z.string().optional(),
+  sequenceType: z.enum(['PLAN', 'TASK']),
+  sequenceId: z.number().int(),
+  timestamp: z.string(),
+  status: z.string(),
+  currentStage: z.string().optional(),
+  completedStages: z.number().int().optional(),
+  totalStages: z.number().int().optional(),
+  failureInfo: failureInfoSchema.optional(),
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export const eventPageSchema = z.object({
+  events: z.array(eventSchema),
+  /** Pass back as `after` for the next page (null before any event exists). */
+  last: z.string().nullable(),
+});
+
+export const engineSchema = z.object({
+  tenantId: z.string(),
+  service: z.string(),
+  engineId: z.string(),
+  state: z.enum(ENGINE_STATES),
+  version: z.string().optional(),
+  endpoint: z.string().optional(),
+  taskArn: z.string().optional(),
+  taskId: z.string().optional(),
+  drainAfter: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const engineListSchema = z.object({ engines: z.array(engineSchema) });
+
+const componentSchema = z.object({
+  status: z.enum(['up', 'down']),
+  latencyMs: z.number(),
+  error: z.string().optional(),
+});
+export const healthSchema = z.object({
+  status: z.enum(['healthy', 'degraded', 'unhealthy']),
+  components: z.object({
+    store: componentSchema,
+    orchestrator: componentSchema,
+    eventBus: componentSchema,
+    staleTasks: z.object({
+      status: z.enum(['ok', 'stale', 'unknown']),
+      count: z.number().int(),
+      tenants: z.array(z.string()),
+    }),
+  }),
+  version: z.string(),
+});
+export type HealthReport = z.infer<typeof healthSchema>;
+
+/** The OpenAPI document itself is free-form JSON. */
+export const openApiDocumentSchema = z.record(z.string(), z.unknown());

@@ -1,0 +1,81 @@
+/** How plans and tasks are shown to callers (pure). */
+import type { Plan, Task } from '../core/model.ts';
+import type { PlanView, TaskStatusInfo } from './schemas.ts';
+
+/** The Step Functions console page of an execution, in the region named by its ARN. */
+export function consoleUrl(executionArn: string | undefined): string | null {
+  if (!executionArn) return null;
+  const region = /^arn:aws[\w-]*:states:([a-z0-9-]+):/.exec(executionArn)?.[1];
+  if (!region) return null;
+  return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+}
+
+const percent = (done: number, total: number) => (total ? Math.round((done / total) * 100) : 0);
+
+export function taskStatusInfo(task: Task): TaskStatusInfo {
+  return {
+    taskId: task.taskId,
+    planId: task.planId,
+    tenantId: task.tenantId,
+    status: task.status,
+    currentStage: task.currentStage ?? null,
+    completedStages: task.completedStages.length,
+    totalStages: task.stages.length,
+    progressPercent: percent(task.completedStages.length, task.stages.length),
+    stages: task.stages,
+    completedStageNames: task.completedStages,
+    version: String(task.config.deployUnitVersion),
+    paused: task.paused,
+    cancelled: task.cancelled,
+    retryCount: task.retryCount,
+    timestamps: {
+      createdAt: task.createdAt,
+      ...(task.startedAt ? { startedAt: task.startedAt } : {}),
+      updatedAt: task.updatedAt,
+      ...(task.endedAt ? { endedAt: task.endedAt } : {}),
+      ...(task.lastHeartbeatAt ? { lastHeartbeatAt: task.lastHeartbeatAt } : {}),
+    },
+    ...(task.failureInfo ? { failureInfo: task.failureInfo } : {}),
+    executionArn: task.executionArn ?? null,
+    consoleUrl: consoleUrl(task.executionArn),
+  };
+}
+
+export function planSummary(plan: Plan) {
+  return {
+    planId: plan.planId,
+    name: plan.name,
+    status: plan.status,
+    maxConcurrency: plan.maxConcurrency,
+    totalTasks: plan.totalTasks,
+    completedTasks: plan.completedTasks,
+    failedTasks: plan.failedTasks,
+    cancelledTasks: plan.cancelledTasks,
+    rolledBackTasks: plan.rolledBackTasks,
+    createdAt: plan.createdAt,
+    updatedAt: plan.updatedAt,
+    ...(plan.startedAt ? { startedAt: plan.startedAt } : {}),
+    ...(plan.endedAt ? { endedAt: plan.endedAt } : {}),
+    ...(plan.failureInfo ? { failureInfo: plan.failureInfo } : {}),
+  };
+}
+
+export function planView(plan: Plan, tasks: readonly Task[]): PlanView {
+  const counts: Record<string, number> = {};
+  for (const task of tasks) counts[task.status] = (counts[task.status] ?? 0) + 1;
+  const stagesDone = tasks.reduce((sum, t) => sum + t.completedStages.length, 0);
+  const stagesTotal = tasks.reduce((sum, t) => sum + t.stages.length, 0);
+  return {
+    ...planSummary(plan),
+    sequenceId: plan.seq,
+    ...(plan.failureThreshold ? { failureThreshold: plan.failureThreshold } : {}),
+    healthCheck: plan.healthCheck,
+    broadcastPath: plan.broadcastPath,
+    ...(plan.idempotencyKey ? { idempotencyKey: plan.idempotencyKey } : {}),
+    taskIds: plan.taskIds,
+    counts,
+    progressPercent: percent(stagesDone, stagesTotal),
+    executionArn: plan.executionArn ?? null,
+    consoleUrl: consoleUrl(plan.executionArn),
+  };
+}
