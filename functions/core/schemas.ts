@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { type FieldError, ValidationError } from './errors.ts';
+import { DEFAULTS } from './settings.ts';
 
 const text = (max = 256) =>
   z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
@@ -102,6 +103,9 @@ export const failureThresholdSchema = z.union([
 
 export const MAX_TENANTS_PER_PLAN = 10_000;
 
+/** A stage's health check runs inside one function invocation (15 minutes at most on Lambda). */
+export const MAX_HEALTH_CHECK_SECONDS = 600;
+
 export const planRequestSchema = z
   .strictObject({
     name: text(200).optional(),
@@ -125,6 +129,15 @@ export const planRequestSchema = z
       .max(MAX_TENANTS_PER_PLAN, `at most ${MAX_TENANTS_PER_PLAN} tenants per plan`),
   })
   .superRefine((request, ctx) => {
+    const health = { ...DEFAULTS.healthCheck, ...request.healthCheck };
+    const worstCase = health.maxAttempts * (health.intervalSeconds + health.timeoutSeconds);
+    if (worstCase > MAX_HEALTH_CHECK_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['healthCheck'],
+        message: `maxAttempts × (intervalSeconds + timeoutSeconds) is ${worstCase} s; at most ${MAX_HEALTH_CHECK_SECONDS} s per endpoint fits in one stage`,
+      });
+    }
     const firstIndex = new Map<string, number>();
     request.configs.forEach((config, index) => {
       const seen = firstIndex.get(config.tenantId);

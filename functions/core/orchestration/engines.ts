@@ -121,7 +121,10 @@ export async function engineStopped(deps: Deps, detail: EcsTaskDetail): Promise<
     await deps.store.updateEngine(key, state, arn, [record.state]);
     return { action: 'RECORDED', engineId: engine.engineId, state };
   }
-  return { action: 'IGNORED' };
+  // Already failed or stopped by whoever stopped it; an engine that never handed off only now shows its ARN.
+  if (!record.taskArn && engine.taskArn)
+    await deps.store.updateEngine(key, record.state, arn, [record.state]);
+  return { action: 'RECORDED', engineId: engine.engineId, state: record.state };
 }
 
 /** Thrown when an engine's hand-off arrives for an engine ECS already saw stop. */

@@ -162,6 +162,19 @@ export async function runStage(
   const stage = remainingStages(task.stages, task.completedStages)[0];
   if (!stage) return reply('DONE');
   const plan = await deps.store.requirePlan(task.planId);
+  // The lease may have lapsed (supervisor down) and another task taken the tenant: never start a stage then.
+  if (
+    task.fencingToken === undefined ||
+    !(await deps.store.renewLock(task.tenantId, task.taskId, task.fencingToken, leaseMs(deps)))
+  ) {
+    const failureInfo: FailureInfo = {
+      type: 'LOCK',
+      stage,
+      message: `lost the lock on tenant ${task.tenantId} before stage ${stage}`,
+    };
+    await deps.store.patchTask(task.taskId, { failureInfo });
+    throw new StageFailed(failureInfo);
+  }
 
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (

@@ -280,3 +280,21 @@ describe('failureThreshold', () => {
     expect(error.fields[0]?.path).toBe('failureThreshold');
   });
 });
+
+describe('health-check budget', () => {
+  it('refuses health-check settings that could not finish inside one stage invocation', () => {
+    const error = (() => {
+      try {
+        parseOrThrow(planRequestSchema, {
+          healthCheck: { intervalSeconds: 60, maxAttempts: 100 },
+          configs: [{ tenantId: 'a', deployUnitVersion: '1' }],
+        });
+      } catch (e) {
+        return e as ValidationError;
+      }
+    })();
+
+    expect(error?.fields).toEqual([expect.objectContaining({ path: 'healthCheck' })]);
+    expect(error?.fields[0]?.message).toContain('at most 600 s');
+  });
+});

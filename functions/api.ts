@@ -1,0 +1,25 @@
+/**
+ * The HTTP API on Lambda (API Gateway HTTP API, payload v2). Every route of
+ * functions/api/routes.ts lands here; dispatch does the routing, validation and
+ * error mapping (the same code the local API server runs).
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { API_TOKEN_ENV } from './api/auth.ts';
+import { dispatch } from './api/dispatch.ts';
+import { fromHttpApiEvent, toHttpApiResult } from './api/http-api.ts';
+import { depsFromEnv } from './core/deps.ts';
+
+const deps = depsFromEnv();
+/** API Gateway's authorizer guards bearer routes; a token configured here is checked as well. */
+const token = process.env[API_TOKEN_ENV] || undefined;
+
+export const handler = middy<
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Error,
+  Context
+>().handler(async (event, context) => {
+  const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - 1_000));
+  return toHttpApiResult(await dispatch(deps, fromHttpApiEvent(event), { token, signal }));
+});

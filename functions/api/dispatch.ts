@@ -1,0 +1,139 @@
+/**
+ * The API in one function: route → auth → size → JSON → validation → handler → reply.
+ * The Lambda handler and the local server both translate their requests into an
+ * ApiRequest and send the ApiResponse back, so they cannot drift apart.
+ */
+import type { z } from 'zod';
+import type { Deps } from '../core/deps.ts';
+import { type FieldError, ValidationError } from '../core/errors.ts';
+import { toFieldErrors } from '../core/schemas.ts';
+import { authorize } from './auth.ts';
+import { errorReply, MalformedJson, PayloadTooLarge } from './errors.ts';
+import { HANDLERS, type HandlerContext, type Reply } from './handlers.ts';
+import { routeMatcher } from './match.ts';
+import { MAX_BODY_BYTES, ROUTES, type RouteSpec } from './routes.ts';
+import { idempotencyKeySchema } from './schemas.ts';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: Record<string, string | undefined>;
+  /** Lower-cased names. */
+  headers: Record<string, string | undefined>;
+  body?: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  body?: string;
+  /** Lines of a streamed (NDJSON) response, only when the caller allowed streaming. */
+  stream?: AsyncIterable<string>;
+}
+
+export interface DispatchOptions {
+  /** The bearer token `bearer` routes require; undefined: not checked here (an authorizer did). */
+  token?: string;
+  streaming?: boolean;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const match = routeMatcher(ROUTES as readonly RouteSpec[]);
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse => ({
+  status,
+  headers: { 'content-type': JSON_TYPE, ...headers },
+  body: JSON.stringify(body),
+});
+
+/** Validates one part of the request, collecting its field errors under `prefix`. */
+function validate<S extends z.ZodType>(
+  schema: S | undefined,
+  value: unknown,
+  prefix: string,
+  errors: FieldError[],
+): z.output<S> | undefined {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  for (const field of toFieldErrors(result.error)) {
+    errors.push({
+      ...field,
+      path: [prefix, field.path].filter(Boolean).join(prefix && field.path ? '.' : ''),
+    });
+  }
+  return undefined;
+}
+
+function readBody(route: RouteSpec, raw: string | undefined): unknown {
+  if (!route.body) return undefined;
+  if (raw === undefined || raw.trim() === '') {
+    if (route.bodyOptional) return {};
+    throw new ValidationError([{ path: 'body', message: 'required (a JSON object)' }]);
+  }
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new MalformedJson((error as Error).message);
+  }
+}
+
+async function handle(deps: Deps, request: ApiRequest, options: DispatchOptions): Promise<Reply> {
+  const { route, params } = match(request.method, request.path);
+  authorize(route.auth, request.headers.authorization, options.token);
+  if (request.body !== undefined && Buffer.byteLength(request.body) > MAX_BODY_BYTES) {
+    throw new PayloadTooLarge(MAX_BODY_BYTES);
+  }
+  const body = readBody(route, request.body);
+
+  const errors: FieldError[] = [];
+  const input = {
+    params: validate(route.params, params, 'path', errors),
+    query: validate(route.query, route.query ? request.query : {}, 'query', errors),
+    body: validate(route.body, body, '', errors),
+  };
+  const idempotencyKey = request.headers['idempotency-key'];
+  if (route.idempotencyKey && idempotencyKey !== undefined) {
+    validate(idempotencyKeySchema, idempotencyKey, 'headers.Idempotency-Key', errors);
+  }
+  if (errors.length) throw new ValidationError(errors);
+
+  const ctx: HandlerContext<RouteSpec> = {
+    deps,
+    ...input,
+    headers: request.headers,
+    streaming: options.streaming ?? false,
+    signal: options.signal ?? new AbortController().signal,
+  } as HandlerContext<RouteSpec>;
+  const handler = HANDLERS[route.operationId as keyof typeof HANDLERS] as (
+    ctx: HandlerContext<RouteSpec>,
+  ) => Promise<Reply>;
+  return handler(ctx);
+}
+
+async function* ndjson(items: AsyncIterable<unknown>) {
+  for await (const item of items) yield `${JSON.stringify(item)}\n`;
+}
+
+export async function dispatch(
+  deps: Deps,
+  request: ApiRequest,
+  options: DispatchOptions = {},
+): Promise<ApiResponse> {
+  try {
+    const reply = await handle(deps, request, options);
+    if ('stream' in reply) {
+      return {
+        status: reply.status,
+        headers: { 'content-type': reply.contentType, 'cache-control': 'no-cache' },
+        stream: ndjson(reply.stream),
+      };
+    }
+    return json(reply.status, reply.body, reply.headers);
+  } catch (error) {
+    const reply = errorReply(error, options.log);
+    return json(reply.status, reply.body, reply.headers);
+  }
+}

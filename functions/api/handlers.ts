@@ -1,0 +1,140 @@
+/**
+ * One handler per operationId of the route table: each takes the validated input,
+ * makes one domain call and shapes the result. Typed errors travel up to dispatch.
+ */
+import type { z } from 'zod';
+import packageJson from '../../package.json' with { type: 'json' };
+import type { Deps } from '../core/deps.ts';
+import { Conflict } from '../core/errors.ts';
+import { operatePlan, TASK_OPERATIONS, type TaskOperationResult } from '../core/orchestration/operations.ts';
+import { submitPlan } from '../core/orchestration/plan-flow.ts';
+import {
+  followEvents,
+  previewPlan,
+  removePlan,
+  tenantTask,
+  waitForEvents,
+} from '../core/orchestration/queries.ts';
+import { IdempotencyKeyReused } from './errors.ts';
+import { evaluateHealth, healthStatusCode } from './health.ts';
+import { openApiDocument } from './openapi.ts';
+import { probeSystem } from './probes.ts';
+import type { OperationId, RouteOf } from './routes.ts';
+import type { OperationName, TaskCreationResult } from './schemas.ts';
+import { planSummary, planView, taskStatusInfo } from './views.ts';
+
+type Parsed<S> = [S] extends [z.ZodType] ? z.output<S> : undefined;
+
+export interface HandlerContext<R extends { params?: unknown; query?: unknown; body?: unknown }> {
+  deps: Deps;
+  params: Parsed<NonNullable<R['params']>>;
+  query: Parsed<NonNullable<R['query']>>;
+  body: Parsed<NonNullable<R['body']>>;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  /** The server can stream a response (the local server; not API Gateway). */
+  streaming: boolean;
+  signal: AbortSignal;
+}
+
+export type Reply =
+  | { status: number; body: unknown; headers?: Record<string, string> }
+  | { status: number; stream: AsyncIterable<unknown>; contentType: string };
+
+type Handlers = { [Id in OperationId]: (ctx: HandlerContext<RouteOf<Id>>) => Promise<Reply> };
+
+const ok = (body: unknown, status = 200): Reply => ({ status, body });
+const NDJSON = 'application/x-ndjson';
+
+const wantsStream = (ctx: { headers: Record<string, string | undefined>; streaming: boolean }) =>
+  ctx.streaming && (ctx.headers.accept ?? '').includes(NDJSON);
+
+const retryOptions = (body: { fromCheckpoint?: boolean } | Record<string, never>) =>
+  'fromCheckpoint' in body && body.fromCheckpoint !== undefined
+    ? { fromCheckpoint: body.fromCheckpoint }
+    : {};
+
+const onTask = (op: OperationName) => (deps: Deps, taskId: string, body: object) =>
+  TASK_OPERATIONS[op](deps, taskId, retryOptions(body));
+
+async function createPlan(deps: Deps, body: unknown, idempotencyKey: string | undefined) {
+  try {
+    const { plan, tasks, created } = await submitPlan(deps, body, idempotencyKey);
+    const result: TaskCreationResult = {
+      planId: plan.planId,
+      taskIds: plan.taskIds,
+      validatedCount: tasks.length,
+      status: plan.status,
+      message: created
+        ? `plan created with ${tasks.length} task(s)`
+        : `plan ${plan.planId} already exists for this Idempotency-Key`,
+      ...(plan.failureInfo ? { failureInfo: plan.failureInfo } : {}),
+    };
+    return ok(result, created ? 201 : 200);
+  } catch (error) {
+    // The store reports a key reused with another body as a Conflict that names the first plan.
+    if (error instanceof Conflict && (error.details as { planId?: string } | undefined)?.planId) {
+      throw new IdempotencyKeyReused(error.message, error.details);
+    }
+    throw error;
+  }
+}
+
+function operationHandlers<K extends 'Plan' | 'Task' | 'Tenant'>(
+  kind: K,
+  run: (deps: Deps, id: string, op: OperationName, body: object) => Promise<TaskOperationResult>,
+) {
+  const ops = ['pause', 'resume', 'cancel', 'rollback', 'retry'] as const satisfies readonly OperationName[];
+  return Object.fromEntries(
+    ops.map((op) => [
+      `${op}${kind}`,
+      async (ctx: { deps: Deps; params: Record<string, string>; body: object }) =>
+        ok(await run(ctx.deps, Object.values(ctx.params)[0]!, op, ctx.body)),
+    ]),
+  ) as unknown as Pick<Handlers, `${OperationName}${K}`>;
+}
+
+export const HANDLERS: Handlers = {
+  getHealth: async ({ deps }) => {
+    const report = evaluateHealth(await probeSystem(deps, packageJson.version));
+    return ok(report, healthStatusCode(report));
+  },
+  getOpenApi: async () => ok(openApiDocument()),
+  createPlan: async ({ deps, body, headers }) => {
+    if (body.dryRun) return ok(await previewPlan(deps, body));
+    return createPlan(deps, body, headers['idempotency-key']);
+  },
+  listPlans: async ({ deps, query }) => {
+    const page = await deps.store.listPlans(query);
+    return ok({ plans: page.plans.map(planSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
+  },
+  getPlan: async ({ deps, params }) => {
+    const plan = await deps.store.requirePlan(params.planId);
+    return ok(planView(plan, await deps.store.listTasks(plan.planId)));
+  },
+  deletePlan: async ({ deps, params, query }) => ok(await removePlan(deps, params.planId, query)),
+  listPlanTasks: async ({ deps, params }) => {
+    await deps.store.requirePlan(params.planId);
+    return ok({ tasks: (await deps.store.listTasks(params.planId)).map(taskStatusInfo) });
+  },
+  listPlanEvents: async (ctx) => {
+    const { deps, params, query, signal } = ctx;
+    if (wantsStream(ctx)) {
+      await deps.store.requirePlan(params.planId);
+      return {
+        status: 200,
+        contentType: NDJSON,
+        stream: followEvents(deps, params.planId, { ...(query.after ? { after: query.after } : {}), signal }),
+      };
+    }
+    return ok(await waitForEvents(deps, params.planId, { ...query, signal }));
+  },
+  ...operationHandlers('Plan', (deps, planId, op, body) => operatePlan(deps, planId, op, retryOptions(body))),
+  getTask: async ({ deps, params }) => ok(taskStatusInfo(await deps.store.requireTask(params.taskId))),
+  ...operationHandlers('Task', (deps, taskId, op, body) => onTask(op)(deps, taskId, body)),
+  getTenantTask: async ({ deps, params }) => ok(taskStatusInfo(await tenantTask(deps, params.tenantId))),
+  ...operationHandlers('Tenant', async (deps, tenantId, op, body) =>
+    onTask(op)(deps, (await tenantTask(deps, tenantId)).taskId, body),
+  ),
+  listEngines: async ({ deps, query }) => ok({ engines: await deps.store.listEngines(query.tenantId) }),
+};

@@ -1,0 +1,29 @@
+/** API Gateway HTTP API (payload v2) ⇄ ApiRequest / ApiResponse (pure). */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { ApiRequest, ApiResponse } from './dispatch.ts';
+
+export function fromHttpApiEvent(event: APIGatewayProxyEventV2): ApiRequest {
+  const stage = event.requestContext.stage;
+  let path = event.rawPath || '/';
+  // A named stage is part of rawPath; the route table does not know it.
+  if (stage && stage !== '$default' && path.startsWith(`/${stage}/`)) path = path.slice(stage.length + 1);
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  const body =
+    event.body === undefined
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path,
+    query: { ...(event.queryStringParameters ?? {}) },
+    headers,
+    ...(body === undefined ? {} : { body }),
+  };
+}
+
+export function toHttpApiResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: response.status, headers: response.headers, body: response.body ?? '' };
+}
