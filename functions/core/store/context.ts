@@ -1,6 +1,11 @@
 /** What every store module shares: the document client, the table, the clock, and optimistic-retry plumbing. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { DEFAULTS } from '../settings.ts';
 
@@ -104,3 +109,28 @@ export async function withOptimisticRetry<T>(
 }
 
 export const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);
+
+/** Every page of a query, in order (each page also carries Count for Select COUNT queries). */
+export async function* queryPages(
+  ctx: StoreContext,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+) {
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page: QueryCommandOutput = await ctx.doc.send(
+      new QueryCommand({ ...input, TableName: ctx.tableName, ExclusiveStartKey: startKey }),
+    );
+    yield page;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+}
+
+/** Every item a query matches, across pages. */
+export async function queryAll(
+  ctx: StoreContext,
+  input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  for await (const page of queryPages(ctx, input)) items.push(...(page.Items ?? []));
+  return items;
+}

@@ -2,7 +2,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENT_SK_PREFIX, eventSk, planPk } from '../keys.ts';
 import type { EventType, FailureInfo, RolloutEvent } from '../model.ts';
-import { epochSeconds, type StoreContext, stripKeys } from './context.ts';
+import { epochSeconds, queryPages, type StoreContext, stripKeys } from './context.ts';
 
 export interface EventDetails {
   currentStage?: string;
@@ -83,27 +83,20 @@ export function eventStore(ctx: StoreContext) {
 
     /** The event id of a plan's PLAN-sequence event, so `after=<sequenceId>` can be turned into a position. */
     async planEventIdAtSequence(planId: string, sequenceId: number): Promise<string | undefined> {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const result = await ctx.doc.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            FilterExpression: 'sequenceType = :plan AND sequenceId = :seq',
-            ExpressionAttributeValues: {
-              ':pk': planPk(planId),
-              ':prefix': EVENT_SK_PREFIX,
-              ':plan': 'PLAN',
-              ':seq': sequenceId,
-            },
-            ProjectionExpression: 'eventId',
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        const found = result.Items?.[0]?.eventId as string | undefined;
+      for await (const page of queryPages(ctx, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        FilterExpression: 'sequenceType = :plan AND sequenceId = :seq',
+        ExpressionAttributeValues: {
+          ':pk': planPk(planId),
+          ':prefix': EVENT_SK_PREFIX,
+          ':plan': 'PLAN',
+          ':seq': sequenceId,
+        },
+        ProjectionExpression: 'eventId',
+      })) {
+        const found = page.Items?.[0]?.eventId as string | undefined;
         if (found) return found;
-        startKey = result.LastEvaluatedKey;
-      } while (startKey);
+      }
       return undefined;
     },
   };

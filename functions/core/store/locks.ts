@@ -3,12 +3,12 @@
  * item is never deleted, so the token survives release and takeover.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { LOCK_SK, LOCKS_INDEX_PK, lockPk } from '../keys.ts';
 import type { TenantLock } from '../model.ts';
 import { GSI1 } from '../table.ts';
-import { isConditionFailure, type StoreContext } from './context.ts';
+import { isConditionFailure, queryAll, type StoreContext } from './context.ts';
 
 export interface LockOwner {
   taskId: string;
@@ -45,26 +45,13 @@ export function lockStore(ctx: StoreContext) {
 
     /** Every held lock (released ones leave the index). */
     async listHeldLocks(): Promise<TenantLock[]> {
-      const locks: TenantLock[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await ctx.doc.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            IndexName: GSI1.indexName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
-            ExpressionAttributeValues: { ':pk': LOCKS_INDEX_PK },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          const lock = toLock(item);
-          if (lock) locks.push(lock);
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return locks;
+      const items = await queryAll(ctx, {
+        IndexName: GSI1.indexName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+        ExpressionAttributeValues: { ':pk': LOCKS_INDEX_PK },
+      });
+      return items.map(toLock).filter((lock): lock is TenantLock => lock !== undefined);
     },
 
     /** Takes the lock when it is free, its lease expired, or the caller already owns it (re-entry issues a new token). */

@@ -17,6 +17,7 @@ import {
   decodeCursor,
   encodeCursor,
   isConditionFailure,
+  queryPages,
   type StoreContext,
   stripKeys,
   withOptimisticRetry,
@@ -70,17 +71,11 @@ export function planStore(ctx: StoreContext) {
   /** Deletes every item under the plan's partition, in batches. */
   async function deletePartition(planId: string, keepPlanItem: boolean): Promise<number> {
     let deleted = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await ctx.doc.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': planPk(planId) },
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
+    for await (const page of queryPages(ctx, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': planPk(planId) },
+      ProjectionExpression: 'pk, sk',
+    })) {
       const keys = (page.Items ?? []).filter((k) => !(keepPlanItem && k.sk === PLAN_SK));
       for (let i = 0; i < keys.length; i += 25) {
         let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
@@ -92,8 +87,7 @@ export function planStore(ctx: StoreContext) {
         }
       }
       deleted += keys.length;
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    }
     return deleted;
   }
 
@@ -329,20 +323,13 @@ export function planStore(ctx: StoreContext) {
     /** Count of items under a plan's partition (for dry-run deletes). */
     async countPlanItems(planId: string): Promise<number> {
       let count = 0;
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await ctx.doc.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': planPk(planId) },
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
+      for await (const page of queryPages(ctx, {
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': planPk(planId) },
+        Select: 'COUNT',
+      })) {
         count += page.Count ?? 0;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      }
       return count;
     },
 

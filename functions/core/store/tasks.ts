@@ -12,7 +12,13 @@ import { checkpointSk, PLAN_SK, planIdOfTask, planPk, TASK_SK_PREFIX, taskSk, te
 import type { Checkpoint, Plan, PlanCounters, RolloutEvent, Task } from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { decidePlan, decideTask, type TaskOperation } from '../transitions.ts';
-import { isConditionFailure, type StoreContext, stripKeys, withOptimisticRetry } from './context.ts';
+import {
+  isConditionFailure,
+  queryAll,
+  type StoreContext,
+  stripKeys,
+  withOptimisticRetry,
+} from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
 import { updateParts } from './update.ts';
 
@@ -69,22 +75,12 @@ export function taskStore(ctx: StoreContext) {
 
     /** Every task of a plan, in request order. */
     async listTasks(planId: string): Promise<Task[]> {
-      const tasks: Task[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await ctx.doc.send(
-          new QueryCommand({
-            TableName: ctx.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': planPk(planId), ':prefix': TASK_SK_PREFIX },
-            ExclusiveStartKey: startKey,
-            ConsistentRead: true,
-          }),
-        );
-        for (const item of page.Items ?? []) tasks.push(stripKeys<Task>(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return tasks;
+      const items = await queryAll(ctx, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': planPk(planId), ':prefix': TASK_SK_PREFIX },
+        ConsistentRead: true,
+      });
+      return items.map((item) => stripKeys<Task>(item));
     },
 
     /** A tenant's tasks across plans, newest first. */

@@ -1,5 +1,5 @@
 /** Per-tenant items: current / known-good config per service, and the engine registry. */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
 import {
   currentConfigSk,
@@ -13,7 +13,7 @@ import {
 import type { EngineRecord, EngineState, TenantServiceConfig } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { GSI1 } from '../table.ts';
-import { isConditionFailure, type StoreContext, stripKeys } from './context.ts';
+import { isConditionFailure, queryAll, type StoreContext, stripKeys } from './context.ts';
 import { updateParts } from './update.ts';
 
 export function tenantStore(ctx: StoreContext) {
@@ -123,31 +123,22 @@ export function tenantStore(ctx: StoreContext) {
 
     /** The engine registry, for one tenant or for all. */
     async listEngines(tenantId?: string): Promise<EngineRecord[]> {
-      const engines: EngineRecord[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await ctx.doc.send(
-          tenantId
-            ? new QueryCommand({
-                TableName: ctx.tableName,
-                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-                ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': ENGINE_SK_PREFIX },
-                ExclusiveStartKey: startKey,
-                ConsistentRead: true,
-              })
-            : new QueryCommand({
-                TableName: ctx.tableName,
-                IndexName: GSI1.indexName,
-                KeyConditionExpression: '#pk = :pk',
-                ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
-                ExpressionAttributeValues: { ':pk': ENGINES_INDEX_PK },
-                ExclusiveStartKey: startKey,
-              }),
-        );
-        for (const item of page.Items ?? []) engines.push(stripKeys<EngineRecord>(item));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      return engines;
+      const items = await queryAll(
+        ctx,
+        tenantId
+          ? {
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+              ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': ENGINE_SK_PREFIX },
+              ConsistentRead: true,
+            }
+          : {
+              IndexName: GSI1.indexName,
+              KeyConditionExpression: '#pk = :pk',
+              ExpressionAttributeNames: { '#pk': GSI1.partitionKey },
+              ExpressionAttributeValues: { ':pk': ENGINES_INDEX_PK },
+            },
+      );
+      return items.map((item) => stripKeys<EngineRecord>(item));
     },
   };
 }
