@@ -126,7 +126,8 @@ export class LocalEcs {
     const command = overrides.containerOverrides?.find((o) => o.command?.length)?.command;
     const child = spawn(engine.command, command ?? engine.args ?? [], {
       cwd: engine.cwd,
-      env: { ...process.env, ...engine.env, ...environment },
+      // TASK_ARN stands in for the task metadata endpoint a Fargate container reads its ARN from.
+      env: { ...process.env, ...engine.env, TASK_ARN: taskArn, ...environment },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so stopping the task also stops whatever the engine spawned.
       detached: true,

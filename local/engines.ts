@@ -5,7 +5,13 @@ import type { EngineCommand } from './ecs.ts';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
-export function engineCommandsFromCatalog(): Record<string, EngineCommand> {
+/**
+ * `extraEnv` goes to every engine (e.g. the reference engine's FAULTS in tests and demos);
+ * the container overrides of RunTask still win over it.
+ */
+export function engineCommandsFromCatalog(
+  extraEnv: Record<string, string> = {},
+): Record<string, EngineCommand> {
   return Object.fromEntries(
     ENGINE_CATALOG.map((engine) => [
       engine.family,
@@ -14,7 +20,7 @@ export function engineCommandsFromCatalog(): Record<string, EngineCommand> {
         command: process.execPath,
         args: [engine.localEntry],
         cwd: repositoryRoot,
-        env: { PORT: '0', HOST: '127.0.0.1' },
+        env: { PORT: '0', HOST: '127.0.0.1', ...extraEnv },
       },
     ]),
   );

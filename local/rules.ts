@@ -3,7 +3,7 @@
  * event-pattern language the project uses. Pure, so CDK can read the same rules.
  */
 import type { FunctionSpec } from '../functions/manifest.ts';
-import { PROJECT_BUS_NAME } from './arns.ts';
+import { DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
 
 export type PatternMatcher =
   | string
@@ -42,10 +42,12 @@ export function rulesFromManifest(functions: readonly FunctionSpec[]): {
   const schedules: ScheduleRule[] = [];
   for (const fn of functions) {
     if (fn.trigger?.kind === 'event') {
+      const { detailType, source } = fn.trigger;
       events.push({
-        name: `${fn.name}-on-${fn.trigger.detailType.replaceAll(/[^A-Za-z0-9]+/g, '-')}`,
-        eventBusName: PROJECT_BUS_NAME,
-        pattern: { 'detail-type': [fn.trigger.detailType] },
+        name: `${fn.name}-on-${detailType.replaceAll(/[^A-Za-z0-9]+/g, '-')}`,
+        // AWS services publish their events to the account's default bus only.
+        eventBusName: source?.startsWith('aws.') ? DEFAULT_BUS_NAME : PROJECT_BUS_NAME,
+        pattern: { ...(source ? { source: [source] } : {}), 'detail-type': [detailType] },
         target: { function: fn.name },
       });
     } else if (fn.trigger?.kind === 'schedule') {

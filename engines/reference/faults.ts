@@ -22,6 +22,8 @@ export const faultSpecSchema = z.strictObject({
   crashOnBroadcast: z.boolean().optional(),
   unhealthyStatus: status.optional(),
   neverHandOff: z.boolean().optional(),
+  /** The process exits with this code once listening, before any hand-off (an engine that dies on start). */
+  exitBeforeHandOff: z.int().min(1).max(255).optional(),
 });
 export type FaultSpec = z.infer<typeof faultSpecSchema>;
 

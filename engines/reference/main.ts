@@ -1,7 +1,8 @@
 /**
  * Process entry of the reference engine (an ECS task on AWS, a child process locally). Exit codes are
  * part of its contract with whoever started it: 0 after SIGTERM/SIGINT, 1 when the hand-off failed,
- * 2 for an unusable environment, 3 when a crashOnBroadcast fault fired.
+ * 2 for an unusable environment, 3 when a crashOnBroadcast fault fired, and whatever an
+ * exitBeforeHandOff fault names.
  */
 import { type EngineSettings, settingsFromEnv } from './env.ts';
 import { handOff } from './handoff.ts';
@@ -42,6 +43,15 @@ async function shutdown(exitCode: number) {
   const deadline = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_DEADLINE_MS).unref());
   await Promise.race([engine.stop(), deadline]);
   process.exit(exitCode);
+}
+
+const exitBeforeHandOff = engine.faultsFor(
+  settings.engine.tenantId,
+  settings.engine.service,
+).exitBeforeHandOff;
+if (exitBeforeHandOff !== undefined) {
+  log({ level: 'error', msg: 'exitBeforeHandOff fault set, exiting', exitCode: exitBeforeHandOff });
+  process.exit(exitBeforeHandOff);
 }
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -82,6 +82,8 @@ export interface SlotState {
 
 export interface EngineState {
   engineId: string;
+  /** The serving process, so a test can prove it is gone after the engine was stopped. */
+  pid: number;
   defaultVersion: string;
   versionKey: string;
   services: SlotState[];
@@ -312,6 +314,7 @@ export async function startReferenceEngine(options: ReferenceEngineOptions = {})
 
   const state = (): EngineState => ({
     engineId,
+    pid: process.pid,
     defaultVersion,
     versionKey,
     services: [...slots.values()].map(({ config: _config, ...rest }) => ({ ...rest })),

@@ -274,6 +274,13 @@ export async function failTask(
   const fromStage = input.error?.Error === 'StageFailed' ? task.failureInfo : undefined;
   const provisioning = await stopProvisioningEngines(deps, task, input.error);
   const failureInfo = fromStage ?? provisioning ?? failureFromStateError(input.error, task.currentStage);
+  if (provisioning && task.status === 'RUNNING') {
+    await deps.store.transitionTask(task.taskId, 'stageFailed', {
+      set: { failureInfo },
+      currentStage: provisioning.stage,
+      failureInfo,
+    });
+  }
   await deps.store.transitionTask(task.taskId, 'fail', {
     set: { endedAt: deps.now().toISOString(), failureInfo },
     failureInfo,
