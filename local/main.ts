@@ -2,22 +2,69 @@
  * `npm start`: the whole system on this machine. Each part registers a stop
  * step, so shutdown on SIGINT/SIGTERM unwinds everything in reverse order.
  */
+import { join } from 'node:path';
+import { depsFromEnv } from '../functions/core/deps.ts';
+import { sweep } from '../functions/core/orchestration/supervisor.ts';
+import { localToken, startApiServer } from './api-server.ts';
 import { startLocalRuntime } from './runtime.ts';
 
+const DEFAULT_PORT = 3000;
+const SUPERVISOR_EVERY_MS = 10_000;
+
+function apiPort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_PORT;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new Error(`ROLLOUT_PORT must be a port number (0-65535), got "${raw}"`);
+  }
+  return port;
+}
+
 const started = Date.now();
-const runtime = await startLocalRuntime();
+const home = process.env.ROLLOUT_HOME || join(process.cwd(), '.rollout');
+const port = apiPort(process.env.ROLLOUT_PORT);
+const runtime = await startLocalRuntime({
+  home,
+  scheduleEveryMs: { supervisor: SUPERVISOR_EVERY_MS },
+  extraEnv: { SUPERVISOR_SWEEPS: '1' },
+});
 const stops: (() => Promise<void>)[] = [runtime.stop];
 
-console.log(`tenant-rollout local runtime ready in ${Date.now() - started} ms`);
-for (const [service, url] of Object.entries(runtime.endpoints)) console.log(`  ${service.padEnd(12)} ${url}`);
-
 let stopping = false;
-async function shutdown(signal: string) {
+async function shutdown(signal: string, exitCode = 0) {
   if (stopping) return;
   stopping = true;
   console.log(`${signal}: stopping`);
   for (const stop of stops.reverse()) await stop();
-  process.exit(0);
+  process.exit(exitCode);
 }
 process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+try {
+  // After the runtime: it set the environment the SDK clients read.
+  const deps = depsFromEnv();
+  const { token, source, file } = await localToken(home);
+  const api = await startApiServer({ deps, token, port });
+  stops.push(api.close);
+
+  // Start-up recovery: executions that died with the previous process are restarted from their checkpoints.
+  const recovery = await sweep(deps);
+  const recovered = recovery.recoveredTasks.length + recovery.restartedPlans.length;
+
+  console.log(`tenant-rollout local runtime ready in ${Date.now() - started} ms`);
+  for (const [service, url] of Object.entries(runtime.endpoints)) {
+    console.log(`  ${service.padEnd(12)} ${url}`);
+  }
+  console.log(`  ${'api'.padEnd(12)} ${api.url}`);
+  if (recovered) {
+    console.log(
+      `recovered ${recovery.recoveredTasks.length} task(s) and ${recovery.restartedPlans.length} plan(s)`,
+    );
+  }
+  console.log(`API token (${source === 'env' ? 'from ROLLOUT_TOKEN' : `${source}: ${file}`}): ${token}`);
+  console.log(`try: ROLLOUT_URL=${api.url} npx rollout health`);
+} catch (error) {
+  console.error(`start-up failed: ${(error as Error).stack ?? String(error)}`);
+  await shutdown('start-up failure', 1);
+}

@@ -1,0 +1,26 @@
+/**
+ * The demo's tenants: ONE reference engine process serving every example tenant's
+ * services as slots `/t/{tenantId}/{service}`, each reporting version "1" until a
+ * config arrives. `examples/plan.json` points at it.
+ *
+ *   npm exec -- node examples/start-demo-engines.ts      (DEMO_ENGINE_PORT, default 4100)
+ */
+import { startReferenceEngine } from '../engines/reference/server.ts';
+
+const DEFAULT_PORT = 4100;
+const raw = process.env.DEMO_ENGINE_PORT;
+const port = raw ? Number(raw) : DEFAULT_PORT;
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  console.error(`DEMO_ENGINE_PORT must be a port number, got "${raw}"`);
+  process.exit(2);
+}
+
+const engine = await startReferenceEngine({ port, host: '127.0.0.1', engineVersion: '1' });
+console.log(`demo reference engine on ${engine.url} (every slot reports version 1 until configured)`);
+console.log(`  e.g. ${engine.url}/t/acme/app/health    admin: ${engine.url}/_admin/state`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void engine.stop().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,160 @@
+/**
+ * The local API server: node:http on loopback feeding the same dispatch the Lambda
+ * handler uses. It adds what only a long-lived server can do: enforce the body limit
+ * while reading, and stream events as NDJSON.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type ApiRequest, type ApiResponse, dispatch } from '../functions/api/dispatch.ts';
+import { errorReply, PayloadTooLarge } from '../functions/api/errors.ts';
+import { MAX_BODY_BYTES } from '../functions/api/routes.ts';
+import type { Deps } from '../functions/core/deps.ts';
+
+export interface ApiServerOptions {
+  deps: Deps;
+  token: string;
+  /** 0: a free port. */
+  port?: number;
+  host?: string;
+  maxBodyBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Past this, an oversized body is no longer drained (so the 413 can be read) but cut off. */
+const DRAIN_LIMIT_FACTOR = 4;
+
+class BodyTooLarge extends Error {}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit * DRAIN_LIMIT_FACTOR) {
+      req.destroy();
+      break;
+    }
+    if (size <= limit) chunks.push(chunk as Buffer);
+  }
+  if (size > limit) throw new BodyTooLarge();
+  return size ? Buffer.concat(chunks).toString('utf8') : undefined;
+}
+
+function toApiRequest(req: IncomingMessage, body: string | undefined): ApiRequest {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = value;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: req.method ?? 'GET',
+    path: url.pathname,
+    query,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  };
+}
+
+async function send(res: ServerResponse, response: ApiResponse, abort: AbortController) {
+  if (!response.stream) {
+    res.writeHead(response.status, {
+      ...response.headers,
+      'content-length': Buffer.byteLength(response.body ?? ''),
+    });
+    res.end(response.body ?? '');
+    return;
+  }
+  res.writeHead(response.status, response.headers);
+  res.flushHeaders();
+  try {
+    for await (const line of response.stream) {
+      if (abort.signal.aborted) break;
+      res.write(line);
+    }
+  } finally {
+    res.end();
+  }
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    let response: ApiResponse;
+    try {
+      const body = await readBody(req, limit);
+      response = await dispatch(options.deps, toApiRequest(req, body), {
+        token: options.token,
+        streaming: true,
+        signal: abort.signal,
+        log,
+      });
+    } catch (error) {
+      const reply = errorReply(error instanceof BodyTooLarge ? new PayloadTooLarge(limit) : error, log);
+      response = {
+        status: reply.status,
+        headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...reply.headers },
+        body: JSON.stringify(reply.body),
+      };
+    }
+    await send(res, response, abort);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`api server: ${(error as Error).stack ?? String(error)}`);
+      res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${address.address}:${address.port}`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Long polls and event streams would otherwise hold close() open.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export const TOKEN_FILE = 'token';
+
+/**
+ * The local API token: `ROLLOUT_TOKEN` when set, else the one in `<home>/token`,
+ * else a new one written there (mode 0600). `created` says whether it was just made.
+ */
+export async function localToken(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ token: string; source: 'env' | 'file' | 'created'; file: string }> {
+  const file = join(home, TOKEN_FILE);
+  if (env.ROLLOUT_TOKEN) return { token: env.ROLLOUT_TOKEN, source: 'env', file };
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing) return { token: existing, source: 'file', file };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await mkdir(home, { recursive: true });
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return { token, source: 'created', file };
+}
