@@ -24,6 +24,7 @@ export default defineConfig({
           name: 'cdk',
           include: ['test/cdk/**/*.test.ts'],
           testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
     ],

@@ -48,7 +48,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     timeoutSeconds: 29,
     memoryMb: 512,
     table: 'RW',
-    uses: ['sfn'],
+    // events: the health route probes the bus (DescribeEventBus).
+    uses: ['sfn', 'events'],
     env: [
       'TABLE_NAME',
       'PLAN_STATE_MACHINE_ARN',

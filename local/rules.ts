@@ -1,22 +1,19 @@
 /**
- * EventBridge rules derived from the function manifest, and the subset of the
- * event-pattern language the project uses. Pure, so CDK can read the same rules.
+ * The local bus's view of the manifest's rules (derived once, in functions/core/rules.ts,
+ * which CDK reads too) and the event-pattern matching the local bus and tests use.
  */
+
+import {
+  rulesFromManifest as deriveRules,
+  type EventPattern,
+  type PatternMatcher,
+  type ScheduleRuleSpec,
+} from '../functions/core/rules.ts';
 import type { FunctionSpec } from '../functions/manifest.ts';
 import { DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
 
-export type PatternMatcher =
-  | string
-  | number
-  | boolean
-  | null
-  | { prefix: string }
-  | { exists: boolean }
-  | { 'anything-but': string | number | (string | number)[] };
-
-export interface EventPattern {
-  [field: string]: PatternMatcher[] | EventPattern;
-}
+export type { EventPattern, PatternMatcher };
+export type ScheduleRule = ScheduleRuleSpec;
 
 export type RuleTarget = { function: string } | { stateMachine: string } | { archiveOnly: true };
 
@@ -28,37 +25,18 @@ export interface EventRule {
   target: RuleTarget;
 }
 
-export interface ScheduleRule {
-  name: string;
-  rateMinutes: number;
-  target: { function: string };
-}
-
 export function rulesFromManifest(functions: readonly FunctionSpec[]): {
   events: EventRule[];
   schedules: ScheduleRule[];
 } {
-  const events: EventRule[] = [];
-  const schedules: ScheduleRule[] = [];
-  for (const fn of functions) {
-    if (fn.trigger?.kind === 'event') {
-      const { detailType, source } = fn.trigger;
-      events.push({
-        name: `${fn.name}-on-${detailType.replaceAll(/[^A-Za-z0-9]+/g, '-')}`,
-        // AWS services publish their events to the account's default bus only.
-        eventBusName: source?.startsWith('aws.') ? DEFAULT_BUS_NAME : PROJECT_BUS_NAME,
-        pattern: { ...(source ? { source: [source] } : {}), 'detail-type': [detailType] },
-        target: { function: fn.name },
-      });
-    } else if (fn.trigger?.kind === 'schedule') {
-      schedules.push({
-        name: `${fn.name}-schedule`,
-        rateMinutes: fn.trigger.rateMinutes,
-        target: { function: fn.name },
-      });
-    }
-  }
-  return { events, schedules };
+  const { events, schedules } = deriveRules(functions);
+  return {
+    events: events.map((rule) => ({
+      ...rule,
+      eventBusName: rule.eventBusName === 'default' ? DEFAULT_BUS_NAME : PROJECT_BUS_NAME,
+    })),
+    schedules,
+  };
 }
 
 /** EventBridge matching: every pattern field must match; an array value matches when any element does. */

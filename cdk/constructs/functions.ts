@@ -1,0 +1,217 @@
+/**
+ * One Lambda per entry of functions/manifest.ts, with exactly the access its entry names:
+ * table (RO/RW), `uses` (sfn, ecs, events) and the resource variables in `env`.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import type { ICluster, TaskDefinition } from 'aws-cdk-lib/aws-ecs';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { RESOURCE_ENV } from '../../functions/core/resources.ts';
+import { SETTINGS_ENV } from '../../functions/core/settings.ts';
+import type { FunctionSpec, ServiceUse } from '../../functions/manifest.ts';
+import { pascal, type StateMachineSpec } from '../../statemachines/index.ts';
+import { acknowledge, nagArn } from '../nag.ts';
+import { eventBusArn, executionsArn, resourceName, stateMachineArn } from '../names.ts';
+import { RolloutFunction } from './rollout-function.ts';
+
+export interface FunctionsProps {
+  prefix: string;
+  functions: readonly FunctionSpec[];
+  /** The project's state machines, known by name (they are created after the functions). */
+  stateMachines: readonly StateMachineSpec[];
+  table: ITable;
+  eventBusName: string;
+  cluster: ICluster;
+  /** The cluster's name as plain text. */
+  clusterName: string;
+  /** Engine task definitions the `ecs` functions may run, stop and describe. */
+  engineTaskDefinitions: readonly TaskDefinition[];
+  vpc: IVpc;
+  subnets: SubnetSelection;
+  securityGroups: readonly ISecurityGroup[];
+  /** Where engines run, handed to the functions that launch them. */
+  engineNetwork: { subnetIds: readonly string[]; securityGroupIds: readonly string[] };
+  logRetention: RetentionDays;
+  /** Deployment settings (SETTINGS_ENV names) for every function. */
+  settingsEnv: Readonly<Record<string, string>>;
+}
+
+type ResourceKey = keyof typeof RESOURCE_ENV;
+
+export class Functions extends Construct {
+  public readonly byName: ReadonlyMap<string, RolloutFunction>;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const names = props.functions.map((f) => f.name);
+    if (new Set(names).size !== names.length)
+      throw new Error('functions/manifest.ts repeats a function name');
+    const machineArn = (machine: string) => {
+      if (!props.stateMachines.some((m) => m.name === machine)) {
+        throw new Error(`no state machine named ${machine} in statemachines/index.ts`);
+      }
+      return stateMachineArn(this, props.prefix, machine);
+    };
+    const resourceValues: Record<ResourceKey, string> = {
+      tableName: props.table.tableName,
+      planStateMachineArn: machineArn('plan'),
+      taskStateMachineArn: machineArn('task'),
+      rollbackStateMachineArn: machineArn('rollback'),
+      eventBusName: props.eventBusName,
+      clusterArn: props.cluster.clusterArn,
+    };
+    const envValue = new Map(
+      (Object.entries(RESOURCE_ENV) as [ResourceKey, string][]).map(([key, env]) => [
+        env,
+        resourceValues[key],
+      ]),
+    );
+
+    const byName = new Map<string, RolloutFunction>();
+    for (const spec of props.functions) {
+      // One deployment configuration for all functions (deploymentSettings() reads it in each); the engine
+      // network is what the stage step writes into the ecs:runTask launch.
+      const environment: Record<string, string> = {
+        ...props.settingsEnv,
+        [SETTINGS_ENV.engineSubnets]: props.engineNetwork.subnetIds.join(','),
+        [SETTINGS_ENV.engineSecurityGroups]: props.engineNetwork.securityGroupIds.join(','),
+      };
+      for (const name of spec.env) {
+        const value = envValue.get(name);
+        if (value === undefined) throw new Error(`function ${spec.name}: no value for environment ${name}`);
+        environment[name] = value;
+      }
+      const fn = new RolloutFunction(this, pascal(spec.name), {
+        functionName: resourceName(props.prefix, spec.name),
+        entry: spec.entry,
+        description: spec.description,
+        timeout: Duration.seconds(spec.timeoutSeconds),
+        memorySize: spec.memoryMb,
+        environment,
+        logRetention: props.logRetention,
+        // Health checks and broadcasts reach engines on their private addresses.
+        vpc: props.vpc,
+        vpcSubnets: props.subnets,
+        securityGroups: [...props.securityGroups],
+      });
+      fn.bindTable(props.table, spec.table);
+      for (const use of new Set(spec.uses)) this.grantUse(fn, use, props);
+      this.acknowledgeWildcards(fn, spec, props);
+      byName.set(spec.name, fn);
+    }
+    this.byName = byName;
+  }
+
+  /** The function built from the manifest entry `name`. */
+  get(name: string): RolloutFunction {
+    const fn = this.byName.get(name);
+    if (!fn) throw new Error(`no function named ${name} in functions/manifest.ts`);
+    return fn;
+  }
+
+  private grantUse(fn: RolloutFunction, use: ServiceUse, props: FunctionsProps): void {
+    const machines = props.stateMachines.map((m) => stateMachineArn(this, props.prefix, m.name));
+    const executions = props.stateMachines.map((m) => executionsArn(this, props.prefix, m.name));
+    switch (use) {
+      case 'sfn':
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['states:StartExecution', 'states:DescribeStateMachine'],
+            resources: machines,
+          }),
+        );
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['states:DescribeExecution', 'states:StopExecution'],
+            resources: executions,
+          }),
+        );
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+            resources: machines,
+          }),
+        );
+        return;
+      case 'ecs': {
+        const clusterCondition = { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } };
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['ecs:RunTask'],
+            resources: props.engineTaskDefinitions.map((t) => t.taskDefinitionArn),
+            conditions: clusterCondition,
+          }),
+        );
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['ecs:StopTask', 'ecs:DescribeTasks'],
+            resources: [
+              Stack.of(this).formatArn({
+                service: 'ecs',
+                resource: 'task',
+                resourceName: `${props.clusterName}/*`,
+              }),
+            ],
+            conditions: clusterCondition,
+          }),
+        );
+        // ListTasks is authorized on the cluster condition only (no task ARN exists before listing).
+        fn.addToRolePolicy(
+          new PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: clusterCondition }),
+        );
+        const roles = props.engineTaskDefinitions.flatMap((t) => [t.taskRole, t.obtainExecutionRole()]);
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['iam:PassRole'],
+            resources: roles.map((r) => r.roleArn),
+            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
+          }),
+        );
+        return;
+      }
+      case 'events':
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['events:PutEvents', 'events:DescribeEventBus'],
+            resources: [eventBusArn(this, props.eventBusName)],
+          }),
+        );
+        return;
+    }
+  }
+
+  private acknowledgeWildcards(fn: RolloutFunction, spec: FunctionSpec, props: FunctionsProps): void {
+    const uses = new Set(spec.uses);
+    const role = fn.executionRole;
+    acknowledge(
+      role,
+      'AwsSolutions-IAM5',
+      'Resource "*" only where AWS offers no resource-level permission: X-Ray trace upload, the VPC ' +
+        'network-interface actions Lambda performs with the execution role, ecs:ListTasks (limited by ' +
+        'the ecs:cluster condition) and, for the stream consumer, dynamodb:ListStreams.',
+      ['Resource::*'],
+    );
+    if (uses.has('sfn')) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5',
+        "Execution names are chosen at run time (task id + attempt); only executions of the project's " +
+          'own state machines are covered.',
+        props.stateMachines.map(
+          (m) => `Resource::${nagArn('states', `execution:${resourceName(props.prefix, m.name)}:*`)}`,
+        ),
+      );
+    }
+    if (uses.has('ecs')) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5',
+        'ECS task ids exist only once an engine runs; only tasks in the project cluster are covered.',
+        [`Resource::${nagArn('ecs', `task/${props.clusterName}/*`)}`],
+      );
+    }
+  }
+}
