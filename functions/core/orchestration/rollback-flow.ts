@@ -3,10 +3,12 @@
  * re-send the previous good config, and declare success only after a health
  * check confirms the previous version.
  */
+import { engineFor } from '../../../engines/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
 import type { FailureInfo, Task } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
+import { endpointsForStage } from '../stages.ts';
 import { failureFromStateError, StageFailed } from './errors.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
 import { stopEngines, switchAndConfirm } from './stage.ts';
@@ -73,6 +75,21 @@ export async function rollbackStage(
     await deps.store.updateEngine(engine, 'ready', {}, ['draining']);
   }
   await deps.store.switchCurrentConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
+  const rolledBackStages = [...(task.rolledBackStages ?? []), stage];
+  const next = { action: stagesToRollBack({ ...task, rolledBackStages }).length ? 'NEXT' : 'DONE' } as const;
+  if (
+    engineFor(stage) &&
+    !others.length &&
+    !endpointsForStage(target.networkEndpoints, stage, task.stages).length
+  ) {
+    // The service ran on the engine this task started and nothing served it before: stopping that engine is the rollback.
+    await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
+      set: { rolledBackStages },
+      currentStage: stage,
+      detail: { version: String(previous.deployUnitVersion), engineStopped: true },
+    });
+    return next;
+  }
   const outcome = await switchAndConfirm(
     deps,
     task,
@@ -84,13 +101,12 @@ export async function rollbackStage(
   if (!outcome.ok) return failStage(deps, task, { ...outcome.failureInfo, type: 'ROLLBACK' });
 
   await deps.store.putGoodConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
-  const rolledBackStages = [...(task.rolledBackStages ?? []), stage];
   await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
     set: { rolledBackStages },
     currentStage: stage,
     detail: { version: String(previous.deployUnitVersion), rounds: outcome.health.rounds },
   });
-  return { action: stagesToRollBack({ ...task, rolledBackStages }).length ? 'NEXT' : 'DONE' };
+  return next;
 }
 
 export async function finishRollback(

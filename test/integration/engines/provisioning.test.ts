@@ -234,6 +234,27 @@ describe('engines from the catalog', () => {
     expect(serving.body).toMatchObject({ status: 'UP', engineId: previous!.engineId, version: '2' });
   });
 
+  it('rolls back a first-ever engine stage by stopping the engine it started', async () => {
+    const source = tenantConfig(h.engine, 'delta', '1', SERVICES);
+    const { plan } = await submit(h, {
+      configs: [tenantConfig(h.engine, 'delta', '2', SERVICES, { sourceTenantDeployConfig: source })],
+    });
+    expect((await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED'])).status).toBe('COMPLETED');
+    const [started] = await enginesOf(h, 'delta');
+    expect(started).toMatchObject({ state: 'ready', version: '2' });
+
+    await rollbackTask(h.deps, plan.taskIds[0]!);
+
+    const task = await waitForTask(h, plan.taskIds[0]!, (t) =>
+      ['ROLLED_BACK', 'ROLLBACK_FAILED'].includes(t.status),
+    );
+    expect(task.status).toBe('ROLLED_BACK');
+    expect((await enginesOf(h, 'delta'))[0]?.state).toBe('stopped');
+    await eventually(() => refuses(`${started!.endpoint}/health`), 10_000);
+    const app = h.engine.state().services.find((s) => s.tenantId === 'delta' && s.service === 'app');
+    expect(app?.version).toBe('1');
+  });
+
   it('fails the stage at once with the exit code in failureInfo, not at the provision timeout', async () => {
     const startedAt = Date.now();
     const { plan } = await submit(h, {
