@@ -3,7 +3,8 @@
  * services as slots `/t/{tenantId}/{service}`, each reporting version "1" until a
  * config arrives. `examples/plan.json` points at it.
  *
- *   npm exec -- node examples/start-demo-engines.ts      (DEMO_ENGINE_PORT, default 4100)
+ *   npm exec -- node examples/start-demo-engines.ts      (DEMO_ENGINE_PORT, default 4100;
+ *                                                          DEMO_ENGINE_WARMUP_POLLS, default 4)
  */
 import { startReferenceEngine } from '../engines/reference/server.ts';
 
@@ -15,8 +16,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.exit(2);
 }
 
-const engine = await startReferenceEngine({ port, host: '127.0.0.1', engineVersion: '1' });
-console.log(`demo reference engine on ${engine.url} (every slot reports version 1 until configured)`);
+// Like a real service restarting, a slot reports its new version only after a few health polls.
+const warmupPolls = Number(process.env.DEMO_ENGINE_WARMUP_POLLS ?? 4);
+const engine = await startReferenceEngine({
+  port,
+  host: '127.0.0.1',
+  engineVersion: '1',
+  faults: warmupPolls > 0 ? [{ healthyAfterPolls: warmupPolls }] : [],
+});
+console.log(
+  `demo reference engine on ${engine.url} (every slot reports version 1 until configured, and a new version after ${warmupPolls} health polls)`,
+);
 console.log(`  e.g. ${engine.url}/t/acme/app/health    admin: ${engine.url}/_admin/state`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -55,7 +55,33 @@ export async function rollbackStage(
   const plan = await deps.store.requirePlan(task.planId);
 
   await deps.store.transitionTask(task.taskId, 'stageRollingBack', { currentStage: stage });
+  await stopEngines(
+    deps,
+    task,
+    ['provisioning', 'ready'],
+    'rolled back',
+    'stopped',
+    (e) => e.service === stage,
+  );
+  const others = (await deps.store.listEngines(task.tenantId)).filter(
+    (e) => e.service === stage && e.taskId !== task.taskId && (e.state === 'ready' || e.state === 'draining'),
+  );
   const previous = await previousConfig(deps, task, stage);
+  const endpoints = previous?.networkEndpoints.length
+    ? previous.networkEndpoints
+    : task.config.networkEndpoints;
+  const rolledBackStages = [...(task.rolledBackStages ?? []), stage];
+  const next = { action: stagesToRollBack({ ...task, rolledBackStages }).length ? 'NEXT' : 'DONE' } as const;
+
+  if (engineFor(stage) && !others.length && !endpointsForStage(endpoints, stage, task.stages).length) {
+    // Only the engine this task started ever served the service: stopping it is the rollback.
+    await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
+      set: { rolledBackStages },
+      currentStage: stage,
+      detail: { engineStopped: true },
+    });
+    return next;
+  }
   if (!previous) {
     return failStage(deps, task, {
       type: 'ROLLBACK',
@@ -63,39 +89,16 @@ export async function rollbackStage(
       message: `no previous good config is known for ${task.tenantId}/${stage} (send sourceTenantDeployConfig)`,
     });
   }
-  const target = previous.networkEndpoints.length
-    ? previous
-    : { ...previous, networkEndpoints: task.config.networkEndpoints };
-
-  await stopEngines(deps, task, ['provisioning', 'ready'], 'rolled back', 'stopped');
-  const others = (await deps.store.listEngines(task.tenantId)).filter(
-    (e) => e.service === stage && e.taskId !== task.taskId && (e.state === 'ready' || e.state === 'draining'),
-  );
   for (const engine of others.filter((e) => e.state === 'draining')) {
     await deps.store.updateEngine(engine, 'ready', {}, ['draining']);
   }
   await deps.store.switchCurrentConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
-  const rolledBackStages = [...(task.rolledBackStages ?? []), stage];
-  const next = { action: stagesToRollBack({ ...task, rolledBackStages }).length ? 'NEXT' : 'DONE' } as const;
-  if (
-    engineFor(stage) &&
-    !others.length &&
-    !endpointsForStage(target.networkEndpoints, stage, task.stages).length
-  ) {
-    // The service ran on the engine this task started and nothing served it before: stopping that engine is the rollback.
-    await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
-      set: { rolledBackStages },
-      currentStage: stage,
-      detail: { version: String(previous.deployUnitVersion), engineStopped: true },
-    });
-    return next;
-  }
   const outcome = await switchAndConfirm(
     deps,
     task,
     plan,
     stage,
-    target,
+    { ...previous, networkEndpoints: endpoints },
     others.map((e) => ({ ...e, state: 'ready' as const })),
   );
   if (!outcome.ok) return failStage(deps, task, { ...outcome.failureInfo, type: 'ROLLBACK' });

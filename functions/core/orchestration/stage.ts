@@ -194,18 +194,17 @@ export async function isOwnHandOff(
   );
 }
 
-/** Stops the ECS tasks of this rollout task's engines that are in `states` (or just one engine), and marks them. */
+/** Stops the ECS tasks of this rollout task's engines that are in `states` (and pass `which`), and marks them. */
 export async function stopEngines(
   deps: Deps,
   task: Task,
   states: readonly EngineRecord['state'][],
   reason: string,
   finalState: EngineRecord['state'],
-  onlyEngineId?: string,
+  which: (engine: EngineRecord) => boolean = () => true,
 ): Promise<EngineRecord[]> {
   const engines = (await deps.store.listEngines(task.tenantId)).filter(
-    (e) =>
-      e.taskId === task.taskId && states.includes(e.state) && (!onlyEngineId || e.engineId === onlyEngineId),
+    (e) => e.taskId === task.taskId && states.includes(e.state) && which(e),
   );
   if (!engines.length) return [];
   const cluster = deps.resources.clusterArn;

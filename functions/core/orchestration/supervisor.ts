@@ -174,7 +174,7 @@ async function drainEngines(deps: Deps, report: SweepReport) {
       ['draining'],
       'replaced by a newer engine',
       'stopped',
-      engine.engineId,
+      (e) => e.engineId === engine.engineId,
     );
     report.drainedEngines += stopped.length;
   }

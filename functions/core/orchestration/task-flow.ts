@@ -231,7 +231,8 @@ export async function completeTask(deps: Deps, input: { taskId: string }): Promi
     await deps.store.putGoodConfig(task.tenantId, stage, task.config, task.taskId);
   await scheduleDrainOfReplacedEngines(deps, task);
   await deps.store.transitionTask(task.taskId, 'complete', {
-    set: { endedAt: deps.now().toISOString() },
+    // A pause or cancel requested during the last stage found no boundary left to act on.
+    set: { endedAt: deps.now().toISOString(), paused: false, cancelled: false },
     remove: ['failureInfo'],
     checkpoint: 'clear',
     planCounters: { completedTasks: 1 },
