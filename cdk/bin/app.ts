@@ -1,5 +1,5 @@
 /**
- * The CDK app (`cdk synth`, `cdk deploy`). Configuration comes from context; see cdk/README.md.
+ * The CDK app (`cdk synth`, `cdk deploy`). Configuration comes from context; see README.md, "Deploy to AWS".
  * Without `vpcId` the stack is environment-agnostic, so synth needs no credentials and no network.
  * cdk-nag's AwsSolutions pack runs on every synth: an unacknowledged finding fails it.
  */

@@ -3,7 +3,6 @@ import { submitPlan } from '../../../functions/core/orchestration/plan-flow.ts';
 import { eventually } from '../support.ts';
 import {
   allEvents,
-  FAST_HEALTH,
   gapless,
   type Harness,
   startHarness,
