@@ -1,52 +1,11 @@
 /** Plain-text rendering for people: tables, progress bars, one-line events. */
-export interface TaskInfo {
-  taskId: string;
-  tenantId: string;
-  status: string;
-  currentStage: string | null;
-  completedStages: number;
-  totalStages: number;
-  progressPercent: number;
-  paused: boolean;
-  cancelled: boolean;
-  retryCount: number;
-  version: string;
-  failureInfo?: { type: string; message: string; stage?: string };
-  timestamps: { createdAt: string; startedAt?: string; updatedAt: string; endedAt?: string };
-  consoleUrl: string | null;
-}
+import type { z } from 'zod';
+import type { eventSchema, PlanView, TaskStatusInfo } from '../functions/api/schemas.ts';
 
-export interface PlanInfo {
-  planId: string;
-  name: string;
-  status: string;
-  sequenceId: number;
-  totalTasks: number;
-  completedTasks: number;
-  failedTasks: number;
-  cancelledTasks: number;
-  rolledBackTasks: number;
-  progressPercent: number;
-  counts: Record<string, number>;
-  createdAt: string;
-  maxConcurrency: number;
-  failureInfo?: { type: string; message: string };
-  consoleUrl: string | null;
-}
-
-export interface EventInfo {
-  eventId: string;
-  type: string;
-  tenantId?: string;
-  sequenceType: string;
-  sequenceId: number;
-  timestamp: string;
-  status: string;
-  currentStage?: string;
-  completedStages?: number;
-  totalStages?: number;
-  failureInfo?: { message: string };
-}
+/** The API's own response shapes (type-only: the CLI ships no server code). */
+export type TaskInfo = TaskStatusInfo;
+export type PlanInfo = PlanView;
+export type EventInfo = z.infer<typeof eventSchema>;
 
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

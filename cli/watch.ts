@@ -1,4 +1,5 @@
 /** `plan watch` and `events --follow`: live views built on the events long-poll and NDJSON stream. */
+import { isTerminalPlan } from '../functions/core/model.ts';
 import { type Client, seg } from './client.ts';
 import {
   type EventInfo,
@@ -10,7 +11,6 @@ import {
   taskLine,
 } from './render.ts';
 
-export const TERMINAL_PLAN = ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLED_BACK', 'ROLLBACK_FAILED'];
 export const UNSUCCESSFUL_PLAN = ['FAILED', 'CANCELLED', 'ROLLBACK_FAILED'];
 /** Exit code of `plan watch` when the plan ended unsuccessfully. */
 export const PLAN_UNSUCCESSFUL_EXIT = 3;
@@ -66,7 +66,7 @@ export async function watchPlan(client: Client, planId: string, json: boolean, o
   for (;;) {
     const { plan, tasks } = await snapshot(client, planId);
     draw?.(plan, tasks);
-    if (TERMINAL_PLAN.includes(plan.status)) {
+    if (isTerminalPlan(plan.status)) {
       if (json) out.write(`${JSON.stringify({ plan, tasks }, null, 2)}\n`);
       else {
         out.write(`\n${summaryTable(tasks)}\n`);
@@ -122,6 +122,6 @@ export async function printEvents(
     if (page.events.length) continue;
     if (!options.follow) return;
     const plan = await client.request<PlanInfo>('GET', `/v1/plans/${seg(planId)}`);
-    if (TERMINAL_PLAN.includes(plan.status)) return;
+    if (isTerminalPlan(plan.status)) return;
   }
 }
