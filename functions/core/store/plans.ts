@@ -24,7 +24,7 @@ import {
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
 import { taskItem } from './tasks.ts';
-import { updateParts } from './update.ts';
+import { guardedStatusUpdate, type TransactItems, updateParts } from './update.ts';
 
 /** Tasks per transaction: each task is written with its TaskCreated event, and a transaction holds at most 100 items. */
 const TASKS_PER_TRANSACTION = 50;
@@ -253,24 +253,14 @@ export function planStore(ctx: StoreContext) {
         const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
         const updated: Plan = { ...plan, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
         for (const field of change.remove ?? []) delete updated[field];
-        const parts = updateParts(
-          { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
-          change.remove ?? [],
-        );
-        const writes: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> = [
-          {
-            Update: {
-              TableName: ctx.tableName,
-              Key: { pk: planPk(planId), sk: PLAN_SK },
-              ...parts,
-              ConditionExpression: '#status = :expectedStatus AND #seq = :expectedSeq',
-              ExpressionAttributeValues: {
-                ...parts.ExpressionAttributeValues,
-                ':expectedStatus': plan.status,
-                ':expectedSeq': plan.seq,
-              },
-            },
-          },
+        const writes: TransactItems = [
+          guardedStatusUpdate(
+            ctx.tableName,
+            { pk: planPk(planId), sk: PLAN_SK },
+            { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
+            change.remove ?? [],
+            plan,
+          ),
         ];
         let event: RolloutEvent | undefined;
         if (decision.event) {

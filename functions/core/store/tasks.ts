@@ -20,7 +20,7 @@ import {
   withOptimisticRetry,
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
-import { updateParts } from './update.ts';
+import { guardedStatusUpdate, type TransactItems, updateParts } from './update.ts';
 
 export type TaskFields = Partial<
   Omit<Task, 'taskId' | 'planId' | 'tenantId' | 'status' | 'seq' | 'index' | 'config'>
@@ -117,25 +117,15 @@ export function taskStore(ctx: StoreContext) {
         const updated: Task = { ...task, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
         for (const field of change.remove ?? []) delete updated[field];
 
-        const writes: NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']> =
-          [];
-        const parts = updateParts(
-          { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
-          change.remove ?? [],
-        );
-        writes.push({
-          Update: {
-            TableName: ctx.tableName,
-            Key: { pk: planPk(task.planId), sk: taskSk(taskId) },
-            ...parts,
-            ConditionExpression: '#status = :expectedStatus AND #seq = :expectedSeq',
-            ExpressionAttributeValues: {
-              ...parts.ExpressionAttributeValues,
-              ':expectedStatus': task.status,
-              ':expectedSeq': task.seq,
-            },
-          },
-        });
+        const writes: TransactItems = [
+          guardedStatusUpdate(
+            ctx.tableName,
+            { pk: planPk(task.planId), sk: taskSk(taskId) },
+            { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
+            change.remove ?? [],
+            task,
+          ),
+        ];
 
         let event: RolloutEvent | undefined;
         if (decision.event) {

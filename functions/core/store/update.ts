@@ -1,3 +1,4 @@
+import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 /** Builds SET/REMOVE update expressions from plain objects, with attribute-name placeholders for every field. */
 export interface UpdateParts {
   UpdateExpression: string;
@@ -38,4 +39,35 @@ export function updateParts(
     .filter(Boolean)
     .join(' ');
   return { UpdateExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+export type TransactItems = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>;
+
+/**
+ * The status move of a transition: sets the fields (status, seq, ...) only if the
+ * item still has the status and sequence the caller read, so a concurrent change wins once.
+ */
+export function guardedStatusUpdate(
+  tableName: string,
+  key: Record<string, string>,
+  set: Record<string, unknown>,
+  remove: readonly string[],
+  expected: { status: string; seq: number },
+): TransactItems[number] {
+  const parts = updateParts(set, remove);
+  return {
+    Update: {
+      TableName: tableName,
+      Key: key,
+      ...parts,
+      ConditionExpression: '#status = :expectedStatus AND #seq = :expectedSeq',
+      ExpressionAttributeValues: {
+        ...parts.ExpressionAttributeValues,
+        ':expectedStatus': expected.status,
+        ':expectedSeq': expected.seq,
+      },
+    },
+  };
 }
