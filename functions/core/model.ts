@@ -155,6 +155,8 @@ export interface Plan extends PlanCounters {
   attempt: number;
   /** Set once the plan machine has started every task; the last task to finish then closes the plan. */
   mapFinished?: boolean;
+  /** Finished tasks at the last PlanProgress event. */
+  reportedProgress?: number;
   failureInfo?: FailureInfo;
 }
 

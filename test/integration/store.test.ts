@@ -206,7 +206,7 @@ describe('transitions', () => {
     ).toBe(true);
   });
 
-  it('saves the checkpoint and bumps plan counters with a PlanProgress event in the same transaction', async () => {
+  it('saves and clears the checkpoint with the transition, and adds to the plan counters', async () => {
     const { plan } = await newPlan(['progress']);
     await store.transitionPlan(plan.planId, 'start');
     const taskId = plan.taskIds[0]!;
@@ -218,18 +218,38 @@ describe('transitions', () => {
       currentStage: 'app',
       checkpoint: ['app'],
     });
+    expect((await store.loadCheckpoint(taskId))?.completedStages).toEqual(['app']);
     await store.transitionTask(taskId, 'complete', {
       checkpoint: 'clear',
       planCounters: { completedTasks: 1 },
     });
 
     expect(await store.loadCheckpoint(taskId)).toBeUndefined();
-    const after = await store.getPlan(plan.planId);
-    expect(after!.completedTasks).toBe(1);
+    expect((await store.getPlan(plan.planId))!.completedTasks).toBe(1);
+  });
+
+  it('reports plan progress once per change, on the plan sequence', async () => {
+    const { plan } = await newPlan(['progress-a', 'progress-b']);
+    await store.transitionPlan(plan.planId, 'start');
+    for (const taskId of plan.taskIds) {
+      await store.transitionTask(taskId, 'validate');
+      await store.transitionTask(taskId, 'start');
+    }
+    await store.transitionTask(plan.taskIds[0]!, 'complete', { planCounters: { completedTasks: 1 } });
+
+    const first = await store.reportPlanProgress(plan.planId);
+    const unchanged = await store.reportPlanProgress(plan.planId);
+    await store.transitionTask(plan.taskIds[1]!, 'fail', { planCounters: { failedTasks: 1 } });
+    const second = await store.reportPlanProgress(plan.planId);
+
+    expect(first?.detail).toMatchObject({ completedTasks: 1, failedTasks: 0, totalTasks: 2 });
+    expect(unchanged).toBeUndefined();
+    expect(second?.detail).toMatchObject({ completedTasks: 1, failedTasks: 1 });
     const planEvents = (await store.listEvents(plan.planId)).events.filter((e) => e.sequenceType === 'PLAN');
     expect(planEvents.map((e) => [e.type, e.sequenceId])).toEqual([
       ['PlanStarted', 1],
       ['PlanProgress', 2],
+      ['PlanProgress', 3],
     ]);
     expect(await store.planEventIdAtSequence(plan.planId, 2)).toBe(planEvents[1]!.eventId);
   });

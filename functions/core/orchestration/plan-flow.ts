@@ -108,11 +108,13 @@ export async function finalizePlanIfDone(deps: Deps, planId: string): Promise<st
   if (!plan.mapFinished || (plan.status !== 'RUNNING' && plan.status !== 'PAUSED')) return plan.status;
   const tasks = await deps.store.listTasks(planId);
   if (tasks.some((t) => !isTerminalTask(t.status))) return plan.status;
-  const failed = tasks.filter((t) => t.status === 'FAILED' || t.status === 'ROLLBACK_FAILED').length;
+  const counters = countOutcomes(tasks);
+  const failed = counters.failedTasks;
   const endedAt = deps.now().toISOString();
   try {
     if (failed === 0) {
-      return (await deps.store.transitionPlan(planId, 'complete', { set: { endedAt } })).item.status;
+      return (await deps.store.transitionPlan(planId, 'complete', { set: { endedAt, ...counters } })).item
+        .status;
     }
     const failureInfo = thresholdExceeded(plan.failureThreshold, failed, plan.totalTasks)
       ? {
@@ -120,12 +122,27 @@ export async function finalizePlanIfDone(deps: Deps, planId: string): Promise<st
           message: `${failed} of ${plan.totalTasks} tasks failed, over the failure threshold`,
         }
       : { type: 'TASKS_FAILED' as const, message: `${failed} of ${plan.totalTasks} tasks failed` };
-    return (await deps.store.transitionPlan(planId, 'fail', { set: { endedAt, failureInfo }, failureInfo }))
-      .item.status;
+    return (
+      await deps.store.transitionPlan(planId, 'fail', {
+        set: { endedAt, failureInfo, ...counters },
+        failureInfo,
+      })
+    ).item.status;
   } catch (error) {
     if (error instanceof IllegalTransition) return (await deps.store.requirePlan(planId)).status;
     throw error;
   }
+}
+
+/** The plan's counters recounted from its tasks' statuses (the running counters are best-effort). */
+export function countOutcomes(tasks: readonly Pick<Task, 'status'>[]) {
+  const count = (...statuses: Task['status'][]) => tasks.filter((t) => statuses.includes(t.status)).length;
+  return {
+    completedTasks: count('COMPLETED'),
+    failedTasks: count('FAILED', 'ROLLBACK_FAILED'),
+    cancelledTasks: count('CANCELLED'),
+    rolledBackTasks: count('ROLLED_BACK'),
+  };
 }
 
 /** A plan rollback ends when none of its tasks is still rolling back. */
@@ -137,7 +154,7 @@ export async function finalizeRollbackIfDone(deps: Deps, plan: Plan): Promise<st
     if (failed === 0)
       return (
         await deps.store.transitionPlan(plan.planId, 'rolledBack', {
-          set: { endedAt: deps.now().toISOString() },
+          set: { endedAt: deps.now().toISOString(), ...countOutcomes(tasks) },
         })
       ).item.status;
     const failureInfo = {
@@ -145,7 +162,10 @@ export async function finalizeRollbackIfDone(deps: Deps, plan: Plan): Promise<st
       message: `${failed} of ${tasks.length} tasks could not be rolled back`,
     };
     return (
-      await deps.store.transitionPlan(plan.planId, 'rollbackFailed', { set: { failureInfo }, failureInfo })
+      await deps.store.transitionPlan(plan.planId, 'rollbackFailed', {
+        set: { failureInfo, ...countOutcomes(tasks) },
+        failureInfo,
+      })
     ).item.status;
   } catch (error) {
     if (error instanceof IllegalTransition) return (await deps.store.requirePlan(plan.planId)).status;

@@ -1,7 +1,7 @@
 /** The steps of one stage: provision (engine launch + hand-off), config-update, broadcast, health-check. */
 import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { EngineSpec } from '../../../engines/catalog.ts';
+import { type EngineSpec, engineFor } from '../../../engines/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { broadcast, checkHealth, describeFailure, type HealthResult, type HealthTarget } from '../health.ts';
 import { type EngineRecord, EVENT_SOURCE, type FailureInfo, type Plan, type Task } from '../model.ts';
@@ -126,7 +126,10 @@ export async function switchAndConfirm(
 /** config-update, broadcast and health-check of one stage, forward. */
 export async function applyStage(deps: Deps, task: Task, plan: Plan, stage: string): Promise<StageOutcome> {
   await deps.store.switchCurrentConfig(task.tenantId, stage, task.config, task.taskId);
-  const engines = (await deps.store.listEngines(task.tenantId)).filter((e) => e.taskId === task.taskId);
+  // Only catalog services have engines; skip the registry read for the others.
+  const engines = engineFor(stage)
+    ? (await deps.store.listEngines(task.tenantId)).filter((e) => e.taskId === task.taskId)
+    : [];
   return switchAndConfirm(deps, task, plan, stage, task.config, engines);
 }
 

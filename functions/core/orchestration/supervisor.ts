@@ -34,6 +34,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     drainedEngines: 0,
   };
   const restarted = await recoverPlans(deps, report);
+  await reportProgress(deps);
   for (const lock of await deps.store.listHeldLocks()) await superviseLock(deps, lock, restarted, report);
   await drainEngines(deps, report);
   return report;
@@ -142,6 +143,23 @@ async function recoverPlans(deps: Deps, report: SweepReport): Promise<Set<string
     } while (cursor);
   }
   return restarted;
+}
+
+/** PlanProgress for every plan whose tasks moved since its last one. */
+async function reportProgress(deps: Deps) {
+  for (const status of ['RUNNING', 'PAUSED', 'ROLLING_BACK'] as const) {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.store.listPlans({ status, limit: 100, cursor });
+      for (const plan of page.plans) {
+        await deps.store.reportPlanProgress(plan.planId).catch((error: unknown) => {
+          // The plan finished between the listing and the report.
+          if (!(error instanceof IllegalTransition)) throw error;
+        });
+      }
+      cursor = page.cursor;
+    } while (cursor);
+  }
 }
 
 /** After the Map finished, retried tasks run alone; one waiting for a lock without an execution is restarted. */

@@ -104,7 +104,7 @@ export async function takeLock(
 
   if (task.status === 'CREATED') {
     task = (
-      await deps.store.transitionTask(taskId, 'validate', { set: { executionArn: input.executionArn } })
+      await deps.store.transitionTask(taskId, 'validate', { set: { executionArn: input.executionArn } }, task)
     ).item;
   }
 
@@ -118,14 +118,19 @@ export async function takeLock(
     );
   }
   const now = deps.now().toISOString();
-  await deps.store.transitionTask(taskId, 'start', {
-    set: {
-      executionArn: input.executionArn,
-      fencingToken: lock.lock.fencingToken,
-      lastHeartbeatAt: now,
-      ...(task.startedAt ? {} : { startedAt: now }),
+  await deps.store.transitionTask(
+    taskId,
+    'start',
+    {
+      set: {
+        executionArn: input.executionArn,
+        fencingToken: lock.lock.fencingToken,
+        lastHeartbeatAt: now,
+        ...(task.startedAt ? {} : { startedAt: now }),
+      },
     },
-  });
+    task,
+  );
   return result('RUN');
 }
 
@@ -178,10 +183,12 @@ export async function runStage(
 
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (
-      await deps.store.transitionTask(task.taskId, 'stageStarted', {
-        set: { currentStage: stage, stageStartedBy: input.executionArn },
-        currentStage: stage,
-      })
+      await deps.store.transitionTask(
+        task.taskId,
+        'stageStarted',
+        { set: { currentStage: stage, stageStartedBy: input.executionArn }, currentStage: stage },
+        task,
+      )
     ).item;
   }
 
@@ -196,21 +203,31 @@ export async function runStage(
   const outcome = await applyStage(deps, task, plan, stage);
   if (!outcome.ok) {
     const failureInfo: FailureInfo = outcome.failureInfo;
-    await deps.store.transitionTask(task.taskId, 'stageFailed', {
-      set: { failureInfo },
-      currentStage: stage,
-      failureInfo,
-      detail: outcome.health ? { answers: outcome.health.answers } : undefined,
-    });
+    await deps.store.transitionTask(
+      task.taskId,
+      'stageFailed',
+      {
+        set: { failureInfo },
+        currentStage: stage,
+        failureInfo,
+        detail: outcome.health ? { answers: outcome.health.answers } : undefined,
+      },
+      task,
+    );
     throw new StageFailed(failureInfo);
   }
   const completedStages = [...task.completedStages, stage];
-  await deps.store.transitionTask(task.taskId, 'stageSucceeded', {
-    set: { completedStages },
-    currentStage: stage,
-    checkpoint: completedStages,
-    detail: { rounds: outcome.health.rounds, answers: outcome.health.answers },
-  });
+  await deps.store.transitionTask(
+    task.taskId,
+    'stageSucceeded',
+    {
+      set: { completedStages },
+      currentStage: stage,
+      checkpoint: completedStages,
+      detail: { rounds: outcome.health.rounds, answers: outcome.health.answers },
+    },
+    task,
+  );
   return reply(remainingStages(task.stages, completedStages).length ? 'NEXT' : 'DONE');
 }
 
@@ -230,13 +247,18 @@ export async function completeTask(deps: Deps, input: { taskId: string }): Promi
   for (const stage of task.stages)
     await deps.store.putGoodConfig(task.tenantId, stage, task.config, task.taskId);
   await scheduleDrainOfReplacedEngines(deps, task);
-  await deps.store.transitionTask(task.taskId, 'complete', {
-    // A pause or cancel requested during the last stage found no boundary left to act on.
-    set: { endedAt: deps.now().toISOString(), paused: false, cancelled: false },
-    remove: ['failureInfo'],
-    checkpoint: 'clear',
-    planCounters: { completedTasks: 1 },
-  });
+  await deps.store.transitionTask(
+    task.taskId,
+    'complete',
+    {
+      // A pause or cancel requested during the last stage found no boundary left to act on.
+      set: { endedAt: deps.now().toISOString(), paused: false, cancelled: false },
+      remove: ['failureInfo'],
+      checkpoint: 'clear',
+      planCounters: { completedTasks: 1 },
+    },
+    task,
+  );
   if (task.retryCount > 0) {
     await deps.store.transitionTask(task.taskId, 'retryCompleted', { detail: { success: true } });
   }

@@ -102,6 +102,48 @@ export function planStore(ctx: StoreContext) {
     }
   }
 
+  /** The one way a plan changes: expected status, sequence bump and event in one transaction. */
+  async function transitionPlan(planId: string, operation: PlanOperation, change: PlanTransition = {}) {
+    return withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
+      const plan = await requirePlan(planId);
+      const decision = decidePlan(planId, operation, plan);
+      const now = ctx.now().toISOString();
+      const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
+      const updated: Plan = { ...plan, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
+      for (const field of change.remove ?? []) delete updated[field];
+      const writes: TransactItems = [
+        guardedStatusUpdate(
+          ctx.tableName,
+          { pk: planPk(planId), sk: PLAN_SK },
+          { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
+          change.remove ?? [],
+          plan,
+        ),
+      ];
+      let event: RolloutEvent | undefined;
+      if (decision.event) {
+        const built = buildEvent(
+          ctx,
+          decision.event,
+          { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
+          {
+            failureInfo: change.failureInfo,
+            detail: {
+              totalTasks: updated.totalTasks,
+              completedTasks: updated.completedTasks,
+              failedTasks: updated.failedTasks,
+              ...change.detail,
+            },
+          },
+        );
+        event = built.event;
+        writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
+      }
+      await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
+      return { item: updated, event };
+    }, `transition ${operation} of plan ${planId}`);
+  }
+
   return {
     getPlan,
     requirePlan,
@@ -244,46 +286,18 @@ export function planStore(ctx: StoreContext) {
       };
     },
 
-    /** The one way a plan changes: expected status, sequence bump and event in one transaction. */
-    async transitionPlan(planId: string, operation: PlanOperation, change: PlanTransition = {}) {
-      return withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
-        const plan = await requirePlan(planId);
-        const decision = decidePlan(planId, operation, plan);
-        const now = ctx.now().toISOString();
-        const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
-        const updated: Plan = { ...plan, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
-        for (const field of change.remove ?? []) delete updated[field];
-        const writes: TransactItems = [
-          guardedStatusUpdate(
-            ctx.tableName,
-            { pk: planPk(planId), sk: PLAN_SK },
-            { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
-            change.remove ?? [],
-            plan,
-          ),
-        ];
-        let event: RolloutEvent | undefined;
-        if (decision.event) {
-          const built = buildEvent(
-            ctx,
-            decision.event,
-            { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
-            {
-              failureInfo: change.failureInfo,
-              detail: {
-                totalTasks: updated.totalTasks,
-                completedTasks: updated.completedTasks,
-                failedTasks: updated.failedTasks,
-                ...change.detail,
-              },
-            },
-          );
-          event = built.event;
-          writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
-        }
-        await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
-        return { item: updated, event };
-      }, `transition ${operation} of plan ${planId}`);
+    transitionPlan,
+
+    /** Emits PlanProgress when tasks finished since the last one; nothing otherwise. */
+    async reportPlanProgress(planId: string): Promise<RolloutEvent | undefined> {
+      const plan = await requirePlan(planId);
+      const finished = plan.completedTasks + plan.failedTasks + plan.cancelledTasks + plan.rolledBackTasks;
+      if (finished === (plan.reportedProgress ?? 0)) return undefined;
+      const { event } = await transitionPlan(planId, 'progress', {
+        set: { reportedProgress: finished },
+        detail: { cancelledTasks: plan.cancelledTasks, rolledBackTasks: plan.rolledBackTasks },
+      });
+      return event;
     },
 
     /** Removes the plan from listings first, then everything under it, then the plan and its idempotency key. */

@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
 import { checkpointSk, PLAN_SK, planIdOfTask, planPk, TASK_SK_PREFIX, taskSk, tenantPk } from '../keys.ts';
-import type { Checkpoint, Plan, PlanCounters, RolloutEvent, Task } from '../model.ts';
+import type { Checkpoint, PlanCounters, RolloutEvent, Task } from '../model.ts';
 import { GSI1 } from '../table.ts';
-import { decidePlan, decideTask, type TaskOperation } from '../transitions.ts';
+import { decideTask, type TaskOperation } from '../transitions.ts';
 import {
   isConditionFailure,
   queryAll,
@@ -31,7 +31,7 @@ export interface TaskTransition extends EventDetails {
   remove?: readonly (keyof TaskFields)[];
   /** Save the checkpoint (completed stages) or clear it, in the same transaction. */
   checkpoint?: readonly string[] | 'clear';
-  /** Counters to add to the plan, emitting PlanProgress, in the same transaction. */
+  /** Counters to add to the plan once the transition is written (see addPlanCounters). */
   planCounters?: Partial<Omit<PlanCounters, 'totalTasks'>>;
 }
 
@@ -108,9 +108,13 @@ export function taskStore(ctx: StoreContext) {
       taskId: string,
       operation: TaskOperation,
       change: TaskTransition = {},
+      /** The task as the caller just read it; saves a read when nothing changed it since. */
+      known?: Task,
     ): Promise<TransitionResult<Task>> {
-      return withOptimisticRetry(async () => {
-        const task = await requireTask(taskId);
+      let snapshot = known;
+      const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
+        const task = snapshot ?? (await requireTask(taskId));
+        snapshot = undefined;
         const decision = decideTask(taskId, operation, task);
         const now = ctx.now().toISOString();
         const nextSeq = decision.event ? task.seq + 1 : task.seq;
@@ -171,12 +175,11 @@ export function taskStore(ctx: StoreContext) {
           });
         }
 
-        if (change.planCounters)
-          writes.push(...(await planProgressWrites(ctx, task.planId, change.planCounters)));
-
         await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
         return { item: updated, event };
       }, `transition ${operation} of task ${taskId}`);
+      if (change.planCounters) await addPlanCounters(ctx, result.item.planId, change.planCounters);
+      return result;
     },
 
     async loadCheckpoint(taskId: string): Promise<Checkpoint | undefined> {
@@ -283,51 +286,23 @@ export function taskStore(ctx: StoreContext) {
   };
 }
 
-/** Plan counter update + PlanProgress event, conditional on the plan's sequence so plan events stay gapless. */
-export async function planProgressWrites(
+/**
+ * Adds to the plan's counters. Deliberately outside the task's transaction and
+ * unconditional: every finishing task touches the plan item, and a sequence check
+ * there would serialize all of them. The counters are progress for people; the
+ * plan's final transition recounts its tasks.
+ */
+async function addPlanCounters(
   ctx: StoreContext,
   planId: string,
   counters: Partial<Omit<PlanCounters, 'totalTasks'>>,
 ) {
-  const result = await ctx.doc.send(
-    new GetCommand({
+  await ctx.doc.send(
+    new UpdateCommand({
       TableName: ctx.tableName,
       Key: { pk: planPk(planId), sk: PLAN_SK },
-      ConsistentRead: true,
+      ...updateParts({}, [], counters as Record<string, number>),
+      ConditionExpression: 'attribute_exists(pk)',
     }),
   );
-  if (!result.Item) throw new NotFound('plan', planId);
-  const plan = stripKeys<Plan>(result.Item);
-  const decision = decidePlan(planId, 'progress', plan);
-  const nextSeq = plan.seq + 1;
-  const after: PlanCounters = {
-    totalTasks: plan.totalTasks,
-    completedTasks: plan.completedTasks + (counters.completedTasks ?? 0),
-    failedTasks: plan.failedTasks + (counters.failedTasks ?? 0),
-    cancelledTasks: plan.cancelledTasks + (counters.cancelledTasks ?? 0),
-    rolledBackTasks: plan.rolledBackTasks + (counters.rolledBackTasks ?? 0),
-  };
-  const { item } = buildEvent(
-    ctx,
-    'PlanProgress',
-    { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
-    { detail: { ...after } },
-  );
-  const parts = updateParts(
-    { seq: nextSeq, updatedAt: ctx.now().toISOString() },
-    [],
-    counters as Record<string, number>,
-  );
-  return [
-    {
-      Update: {
-        TableName: ctx.tableName,
-        Key: { pk: planPk(planId), sk: PLAN_SK },
-        ...parts,
-        ConditionExpression: '#seq = :expectedSeq',
-        ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':expectedSeq': plan.seq },
-      },
-    },
-    { Put: { TableName: ctx.tableName, Item: item } },
-  ];
 }
