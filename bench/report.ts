@@ -1,0 +1,166 @@
+/** The results' shape, the targets from issue 8, and the table printed at the end of a run. */
+import type { CostResult } from './cost-run.ts';
+import type { LockResult } from './locks.ts';
+import type { FloorResult, OverheadResult } from './orchestration.ts';
+import type { StartupResult } from './startup.ts';
+
+export interface ScaleResult {
+  tenants: number;
+  stages: number;
+  maxConcurrency: number;
+  status: string;
+  finished: boolean;
+  completedTasks: number;
+  failedTasks: number;
+  wallSeconds: number;
+  tenantsPerSecond: number;
+  rssBeforeMb: number;
+  peakRssMb: number;
+  dynamoPeakRssMb?: number;
+  dynamoHwmMb?: number;
+  failureReasons: Record<string, number>;
+}
+
+export interface BenchResults {
+  date: string;
+  mode: 'quick' | 'full';
+  machine: Record<string, unknown> & { cores: number; memoryGb: number; node: string; cpuModel: string };
+  sizes: unknown;
+  orchestration: {
+    dynamo: { startMs: number; pid?: number };
+    runtimeStartMs: number;
+    overhead: OverheadResult;
+    floor: FloorResult;
+    cost: CostResult;
+    locks: LockResult;
+  };
+  scale: ScaleResult[];
+  startup: { cold: StartupResult; warm?: StartupResult };
+  totalSeconds: number;
+}
+
+export const TARGETS = {
+  overheadMsPerStage: 15,
+  overheadVsFloor: 2.5,
+  tenants1000Seconds: 60,
+  tenants10000Seconds: 600,
+  peakRssMb: 1024,
+  locksPerSecond: 500,
+  startupSeconds: 10,
+  usdPer1000Tenants: 0.25,
+} as const;
+
+const f = (value: number | undefined, digits = 1) =>
+  value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits);
+const verdict = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'met' : 'MISSED');
+
+/** Floor of one stage: its store calls plus the interpreter's cost for its states (one Task + one Choice). */
+export const floorMs = (floor: FloorResult) => floor.storeMs.p50 + floor.interpreterTaskChoiceMs;
+
+export function renderTable(r: BenchResults): string {
+  const { overhead, floor, cost, locks } = r.orchestration;
+  const floorP50 = floorMs(floor);
+  const cycle = overhead.stageCycleMs;
+  const rows: [string, string, string, string][] = [];
+  const row = (what: string, measured: string, target = '', ok?: boolean) =>
+    rows.push([what, measured, target, target ? verdict(ok) : '']);
+
+  row(
+    `Overhead per stage, p50/p95 (${overhead.tenants} tenants x ${overhead.stagesPerTask} stages, sequential)`,
+    `${f(cycle.p50)} / ${f(cycle.p95)} ms`,
+    `<= ${TARGETS.overheadMsPerStage} ms`,
+    cycle.p50 <= TARGETS.overheadMsPerStage,
+  );
+  row(
+    '  stage span StageStarted -> StageSucceeded, p50/p95',
+    `${f(overhead.stageSpanMs.p50)} / ${f(overhead.stageSpanMs.p95)} ms`,
+  );
+  row(
+    '  task first -> last event per stage, p50/p95',
+    `${f(overhead.taskPerStageMs.p50)} / ${f(overhead.taskPerStageMs.p95)} ms`,
+  );
+  row('  floor: store calls of one stage, p50/p95', `${f(floor.storeMs.p50)} / ${f(floor.storeMs.p95)} ms`);
+  for (const [name, ms] of Object.entries(floor.storeBreakdownMs)) row(`    ${name}`, `${f(ms)} ms`);
+  row(
+    '  floor: interpreter, Task+Choice / Pass+Choice per stage',
+    `${f(floor.interpreterTaskChoiceMs, 2)} / ${f(floor.interpreterPassChoiceMs, 2)} ms`,
+  );
+  row('  (not in floor) endpoint I/O: POST + PutEvents + GET, p50', `${f(floor.endpointIoMs.p50)} ms`);
+  row(
+    'Overhead / floor (p50)',
+    `${f(cycle.p50 / floorP50, 2)}x (floor ${f(floorP50)} ms)`,
+    `<= ${TARGETS.overheadVsFloor}x`,
+    cycle.p50 / floorP50 <= TARGETS.overheadVsFloor,
+  );
+  for (const s of r.scale) {
+    const target =
+      s.tenants === 1000
+        ? TARGETS.tenants1000Seconds
+        : s.tenants === 10_000
+          ? TARGETS.tenants10000Seconds
+          : undefined;
+    row(
+      `Scale ${s.tenants} tenants x ${s.stages} stages @${s.maxConcurrency}: wall (${s.status}, ${s.completedTasks} done)`,
+      `${f(s.wallSeconds)} s, ${f(s.tenantsPerSecond)} tenants/s${s.failedTasks ? `, ${s.failedTasks} FAILED` : ''}${s.finished || !s.tenantsPerSecond ? '' : ` (all ${s.tenants}: ~${f(s.tenants / s.tenantsPerSecond, 0)} s at this rate)`}`,
+      target ? `<= ${target} s` : '',
+      target ? s.finished && s.wallSeconds <= target && s.status === 'COMPLETED' : undefined,
+    );
+    row(
+      `  peak RSS: runtime process / DynamoDB Local`,
+      `${f(s.peakRssMb, 0)} MB / ${f(s.dynamoPeakRssMb, 0)} MB`,
+      s.tenants === 10_000 ? `<= ${TARGETS.peakRssMb} MB` : '',
+      s.tenants === 10_000 ? s.peakRssMb <= TARGETS.peakRssMb : undefined,
+    );
+  }
+  row(
+    `Lock acquisitions/s (${locks.acquisitions} distinct tenants, ${locks.inFlight} in flight)`,
+    `${f(locks.perSecond, 0)}/s`,
+    `>= ${TARGETS.locksPerSecond}/s`,
+    locks.perSecond >= TARGETS.locksPerSecond,
+  );
+  row(
+    '  uncontended acquire, p50/p95',
+    `${f(locks.uncontendedMs.p50, 2)} / ${f(locks.uncontendedMs.p95, 2)} ms`,
+  );
+  for (const [label, s] of [
+    ['cold', r.startup.cold],
+    ['warm', r.startup.warm],
+  ] as const) {
+    if (!s) continue;
+    const seconds = (s.healthyMs ?? s.readyLineMs ?? Number.NaN) / 1000;
+    row(
+      `Start-up (${label}) to ${s.healthyMs !== undefined ? 'healthy GET /v1/health' : '"ready" line (no /v1/health)'}`,
+      `${f(seconds, 2)} s${s.readyLineMs !== undefined ? ` (ready line ${f(s.readyLineMs / 1000, 2)} s)` : ''}`,
+      `<= ${TARGETS.startupSeconds} s`,
+      seconds <= TARGETS.startupSeconds,
+    );
+  }
+  const c = cost.per1000Tenants;
+  const u = cost.usagePerTenant;
+  row(
+    `Cost per 1,000 tenant deployments, engines excluded (${cost.tenants} x ${cost.stagesPerTask} measured)`,
+    `$${f(c.excludingEngines, 4)}`,
+    `<= $${TARGETS.usdPer1000Tenants}`,
+    c.excludingEngines <= TARGETS.usdPer1000Tenants,
+  );
+  row(`  Step Functions: ${f(u.stateTransitions, 2)} transitions/tenant`, `$${f(c.stepFunctions, 4)}`);
+  row(`  DynamoDB: ${f(u.writeUnits, 1)} WRU + ${f(u.readUnits, 1)} RRU /tenant`, `$${f(c.dynamodb, 4)}`);
+  row(`  EventBridge: ${f(u.events, 1)} events/tenant`, `$${f(c.eventBridge, 4)}`);
+  row(
+    `  Lambda: ${f(u.lambdaRequests, 2)} requests, ${f(u.lambdaGbSeconds, 3)} GB-s /tenant`,
+    `$${f(c.lambda, 4)}`,
+  );
+  row('  engines included (Fargate, see engineAssumption)', `$${f(c.includingEngines, 4)}`);
+
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((rr) => rr[i]!.length), ['Measurement', 'Result', 'Target', ''][i]!.length),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  const m = r.machine;
+  return [
+    `tenant-rollout bench (${r.mode}) ${r.date} — ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, commit ${String(m.commit)}${m.uncommittedChanges ? '+changes' : ''}`,
+    line(['Measurement', 'Result', 'Target', '']),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
