@@ -1,7 +1,7 @@
-/** Task machine "Run next stage": the stage boundary, then config-update, broadcast, health-check, checkpoint. */
+/** Task machine "Run stages": per stage its boundary, then config-update, broadcast, health-check, checkpoint. */
 import { z } from 'zod';
 import { stepHandler } from './core/handler.ts';
-import { runStage } from './core/orchestration/task-flow.ts';
+import { runStages } from './core/orchestration/task-flow.ts';
 
 const handOff = z.object({
   engineId: z.string().min(1),
@@ -18,4 +18,6 @@ const input = z.object({
   engine: handOff.nullable().optional(),
 });
 
-export const handler = stepHandler(input, runStage);
+export const handler = stepHandler(input, (deps, stage, context) =>
+  runStages(deps, stage, () => context.getRemainingTimeInMillis()),
+);

@@ -7,8 +7,10 @@ import { parseOrThrow } from './schemas.ts';
 
 export function stepHandler<S extends z.ZodType, R>(
   schema: S,
-  step: (deps: Deps, input: z.output<S>) => Promise<R>,
+  step: (deps: Deps, input: z.output<S>, context: Context) => Promise<R>,
 ) {
   const deps = depsFromEnv();
-  return middy<unknown, R, Error, Context>().handler((event) => step(deps, parseOrThrow(schema, event)));
+  return middy<unknown, R, Error, Context>().handler((event, context) =>
+    step(deps, parseOrThrow(schema, event), context),
+  );
 }

@@ -6,7 +6,7 @@ import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/clien
 import { engineFor } from '../../../engines/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
-import { type FailureInfo, isTerminalTask, type Task } from '../model.ts';
+import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model.ts';
 import { thresholdExceeded } from '../settings.ts';
 import { remainingStages } from '../stages.ts';
 import { failureFromStateError, StageFailed, TenantLocked } from './errors.ts';
@@ -20,13 +20,13 @@ import {
   stopProvisioningEngines,
 } from './stage.ts';
 
-export type LockAction = 'RUN' | 'SKIP';
+/** The task machine's state after the lock: `step.action` feeds "What next?" (NEXT runs the stages). */
 export interface LockResult {
   planId: string;
   index: number;
   taskId: string;
-  action: LockAction;
   engine: null;
+  step: { action: 'NEXT' | 'SKIP'; launch: null };
 }
 
 export async function isExecutionRunning(deps: Deps, executionArn: string | undefined): Promise<boolean> {
@@ -58,7 +58,13 @@ export async function takeLock(
   input: { planId: string; index: number; executionArn: string; purpose?: 'ROLLBACK' },
 ): Promise<LockResult> {
   const taskId = taskIdFor(input.planId, input.index);
-  const result = (action: LockAction): LockResult => ({ ...input, taskId, action, engine: null });
+  const result = (action: 'RUN' | 'SKIP'): LockResult => ({
+    planId: input.planId,
+    index: input.index,
+    taskId,
+    engine: null,
+    step: { action: action === 'RUN' ? 'NEXT' : 'SKIP', launch: null },
+  });
   let task = await deps.store.requireTask(taskId);
 
   if (input.purpose === 'ROLLBACK') {
@@ -136,12 +142,51 @@ export async function takeLock(
 
 export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'SKIP';
 
-/** One stage boundary and, unless paused, cancelled or waiting for an engine, one whole stage. */
-export async function runStage(
+export interface StageReply {
+  action: StageAction;
+  launch: unknown;
+}
+
+export interface RunStagesInput {
+  taskId: string;
+  executionArn: string;
+  engine?: EngineHandOff | null;
+}
+
+/**
+ * Runs the task's stages one after another in this invocation, each behind its
+ * stage boundary (pause, cancel, lock check), until one needs an engine, the
+ * task pauses, is cancelled or done, or the invocation could not fit another
+ * stage. Each return costs the state machine two transitions, so fewer is cheaper.
+ */
+export async function runStages(
   deps: Deps,
-  input: { taskId: string; executionArn: string; engine?: EngineHandOff | null },
-): Promise<{ action: StageAction; launch: unknown }> {
-  const reply = (action: StageAction, launch: unknown = null) => ({ action, launch });
+  input: RunStagesInput,
+  remainingMs: () => number,
+): Promise<StageReply> {
+  let engine = input.engine;
+  for (;;) {
+    const { reply, nextStageBudgetMs } = await runStage(deps, { ...input, engine });
+    engine = null;
+    if (reply.action !== 'NEXT' || remainingMs() < nextStageBudgetMs) return reply;
+  }
+}
+
+/** The most a stage can take: every health round at its slowest, plus room for config-update and broadcast. */
+const stageBudgetMs = (plan: Plan) =>
+  plan.healthCheck.maxAttempts * (plan.healthCheck.intervalSeconds + plan.healthCheck.timeoutSeconds) * 1000 +
+  30_000;
+
+/** One stage boundary and, unless paused, cancelled or waiting for an engine, one whole stage. */
+async function runStage(
+  deps: Deps,
+  input: RunStagesInput,
+): Promise<{ reply: StageReply; nextStageBudgetMs: number }> {
+  let budget = 0;
+  const reply = (action: StageAction, launch: unknown = null) => ({
+    reply: { action, launch },
+    nextStageBudgetMs: budget,
+  });
   let task = await deps.store.requireTask(input.taskId);
   if (task.executionArn && task.executionArn !== input.executionArn) return reply('SKIP');
   if (task.status === 'CANCELLED') return reply('CANCELLED');
@@ -167,6 +212,7 @@ export async function runStage(
   const stage = remainingStages(task.stages, task.completedStages)[0];
   if (!stage) return reply('DONE');
   const plan = await deps.store.requirePlan(task.planId);
+  budget = stageBudgetMs(plan);
   // The lease may have lapsed (supervisor down) and another task taken the tenant: never start a stage then.
   if (
     task.fencingToken === undefined ||
