@@ -1,6 +1,6 @@
 /**
  * HTTP-level errors and the one mapping from any thrown error to `{code, message, details?}`.
- * Like middy's http-error-handler: errors below 500 show their message, anything else is
+ * As middy's http-error-handler does: errors below 500 show their message, anything else is
  * an opaque 500 (and is logged).
  */
 import { DomainError } from '../core/errors.ts';
