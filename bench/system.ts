@@ -35,13 +35,11 @@ export const FIXTURE_MACHINES: StateMachineSpec[] = [
     name: 'bench-stage-loop',
     file: here('./fixtures/stage-loop.asl.json'),
     description: 'bench',
-    timeoutSeconds: 3600,
   },
   {
     name: 'bench-pass-loop',
     file: here('./fixtures/pass-loop.asl.json'),
     description: 'bench',
-    timeoutSeconds: 3600,
   },
 ];
 

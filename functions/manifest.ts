@@ -182,9 +182,3 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     trigger: { kind: 'stream' },
   },
 ];
-
-export function functionSpec(name: string): FunctionSpec {
-  const spec = FUNCTIONS.find((f) => f.name === name);
-  if (!spec) throw new Error(`no function named ${name} in functions/manifest.ts`);
-  return spec;
-}

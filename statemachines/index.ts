@@ -9,11 +9,9 @@ import { fileURLToPath } from 'node:url';
 export interface StateMachineSpec {
   /** Short name; deployed as `${prefix}-${name}`. */
   name: string;
-  /** Absolute path of the ASL file. */
+  /** Absolute path of the ASL file (which also holds the execution timeout, `TimeoutSeconds`). */
   file: string;
   description: string;
-  /** Execution timeout on AWS. */
-  timeoutSeconds: number;
 }
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -23,19 +21,16 @@ export const STATE_MACHINES: readonly StateMachineSpec[] = [
     name: 'plan',
     file: here('./plan.asl.json'),
     description: 'Fans a plan out to one task execution per tenant, at most maxConcurrency at once',
-    timeoutSeconds: 7 * 86_400,
   },
   {
     name: 'task',
     file: here('./task.asl.json'),
     description: 'Rolls one tenant forward stage by stage under the tenant lock',
-    timeoutSeconds: 86_400,
   },
   {
     name: 'rollback',
     file: here('./rollback.asl.json'),
     description: 'Rolls one tenant back to its previous good config, confirmed by health checks',
-    timeoutSeconds: 86_400,
   },
 ];
 

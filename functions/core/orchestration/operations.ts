@@ -9,7 +9,7 @@ import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { type FailureInfo, isTerminalPlan, isTerminalTask, type Task } from '../model.ts';
 import { executionArnFor } from '../resources.ts';
-import { DEFAULTS } from '../settings.ts';
+import { canTask } from '../transitions.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
 
 export type Operation = 'pause' | 'resume' | 'cancel' | 'retry' | 'rollback';
@@ -169,10 +169,8 @@ const APPLIES_TO: Record<Operation, (task: Task) => boolean> = {
   pause: (task) => !isTerminalTask(task.status) && task.status !== 'PAUSED' && task.status !== 'ROLLING_BACK',
   resume: (task) => task.status === 'PAUSED' || (task.paused && !isTerminalTask(task.status)),
   cancel: (task) => !isTerminalTask(task.status) && task.status !== 'ROLLING_BACK',
-  retry: (task) => task.status === 'FAILED' && task.retryCount < DEFAULTS.maxRetries,
-  rollback: (task) =>
-    ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'].includes(task.status) &&
-    (task.completedStages.length > 0 || task.currentStage !== undefined),
+  retry: (task) => canTask('retry', task),
+  rollback: (task) => canTask('rollback', task),
 };
 
 /** Applies a task operation to every task of a plan for which it makes sense, and moves the plan. */
