@@ -23,6 +23,7 @@ import { type ArchivedEvent, eventBridgeService, LocalBus } from './eventbridge.
 import { type JsonServer, type Log, startJsonServer } from './http.ts';
 import { Functions } from './lambda.ts';
 import { type EventRule, rulesFromManifest } from './rules.ts';
+import { ExecutionArchive } from './sfn/archive.ts';
 import { StepFunctions } from './sfn/executions.ts';
 import { stepFunctionsService } from './sfn/service.ts';
 import { StreamPoller } from './streams.ts';
@@ -30,7 +31,7 @@ import { StreamPoller } from './streams.ts';
 export interface LocalRuntimeOptions {
   /** Data directory; default `$ROLLOUT_HOME` or `.rollout` under the working directory. */
   home?: string;
-  /** Keep DynamoDB Local in memory and skip stream checkpoints (tests). */
+  /** Keep DynamoDB Local and executions in memory and skip stream checkpoints (tests). */
   inMemory?: boolean;
   /** Reuse a running DynamoDB Local instead of starting one. */
   dynamoEndpoint?: string;
@@ -47,7 +48,7 @@ export interface LocalRuntimeOptions {
   ports?: { dynamodb?: number; sfn?: number; ecs?: number; eventbridge?: number };
   /** SIGTERM → SIGKILL grace of ECS StopTask. */
   ecsStopGraceMs?: number;
-  /** Finished executions that keep their history in memory. */
+  /** In memory: finished executions that keep their history. */
   historyRetention?: number;
   log?: Log;
 }
@@ -132,8 +133,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         ]),
     });
     cleanups.push(() => ecs.stopAll());
+    const archive = options.inMemory
+      ? undefined
+      : new ExecutionArchive(join(home, 'executions'), (error) =>
+          log(`writing execution history: ${error.message}`),
+        );
+    if (archive) cleanups.push(() => archive.flush());
     sfn = new StepFunctions({
       deps: { functions: lambdas, dynamodb, bus, ecs },
+      ...(archive ? { archive } : {}),
       ...(options.historyRetention !== undefined ? { historyRetention: options.historyRetention } : {}),
     });
     const stepFunctions = sfn;

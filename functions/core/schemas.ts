@@ -122,7 +122,8 @@ export const planRequestSchema = z
       .string()
       .regex(/^\/\S*$/, 'must start with "/" and contain no spaces')
       .optional(),
-    provisionTimeoutSeconds: z.number().min(1, 'at least 1').max(3600, 'at most 3600').optional(),
+    // The engine state's TimeoutSecondsPath: Step Functions accepts only a positive integer there.
+    provisionTimeoutSeconds: z.number().int().min(1, 'at least 1').max(3600, 'at most 3600').optional(),
     configs: z
       .array(tenantDeployConfigSchema)
       .min(1, 'must contain at least one tenant config')

@@ -107,6 +107,8 @@ export function deploymentSettings(env: Env = process.env): DeploymentSettings {
       env,
       SETTINGS_ENV.provisionTimeoutSeconds,
       DEFAULTS.provisionTimeoutSeconds,
+      // It becomes the engine state's TimeoutSecondsPath, which must be a positive integer (States.Runtime otherwise).
+      true,
     ),
     drainGraceSeconds: numberFrom(env, SETTINGS_ENV.drainGraceSeconds, DEFAULTS.drainGraceSeconds),
     engineSubnets: list(env[SETTINGS_ENV.engineSubnets]),

@@ -20,3 +20,16 @@ export function whenAborted(signal: AbortSignal): Promise<never> {
     else signal.addEventListener('abort', fail, { once: true });
   });
 }
+
+/**
+ * An error no Retry or Catch matches, `States.ALL` included: AWS ends the execution on
+ * `States.DataLimitExceeded` and `States.Runtime`. aws-local-stepfunctions reads these two getters.
+ */
+export class TerminalStatesError extends StatesError {
+  get isRetryable() {
+    return false;
+  }
+  get isCatchable() {
+    return false;
+  }
+}

@@ -14,6 +14,7 @@ import {
 import { arns, stateMachineNameOf } from '../arns.ts';
 import { LOCAL_REGION } from '../aws-env.ts';
 import { AwsError } from '../http.ts';
+import type { ExecutionArchive, ExecutionRecord } from './archive.ts';
 import {
   fillMarkers,
   InvalidDefinitionError,
@@ -22,8 +23,17 @@ import {
   prepareDefinition,
   type TaskInfo,
 } from './definition.ts';
-import { errorMessage, errorName, StatesError, whenAborted } from './errors.ts';
+import { errorMessage, errorName, StatesError, TerminalStatesError, whenAborted } from './errors.ts';
 import { callIntegration, type ExecutionView, type IntegrationDeps } from './integrations.ts';
+import {
+  checkExecutionInput,
+  dataLimitExceeded,
+  isValidName,
+  MAX_HISTORY_EVENTS,
+  MAX_PAYLOAD_BYTES,
+  oversized,
+  payloadBytes,
+} from './limits.ts';
 import { TaskTokens } from './tokens.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -51,8 +61,12 @@ export interface Machine {
 export interface Execution extends ExecutionView {
   status: ExecutionStatus;
   machine: Machine;
-  /** Dropped for old finished executions (see historyRetention). */
+  /** In memory without an archive; dropped for old finished executions (see historyRetention). */
   history: HistoryEvent[] | undefined;
+  /** Events recorded so far (the history may live on disk only). */
+  historyLength: number;
+  /** A quota the execution broke: it ends FAILED with this error, whatever Catch says. */
+  terminal?: StatesError;
   controller: AbortController;
   abortRun(): void;
   done: Promise<ExecutionView>;
@@ -60,12 +74,13 @@ export interface Execution extends ExecutionView {
 
 export interface StepFunctionsOptions {
   deps: Omit<IntegrationDeps, 'executions'>;
-  /** Finished executions whose history is kept; older ones keep their record only. */
+  /** Where executions and histories are kept across restarts; in memory only when absent. */
+  archive?: ExecutionArchive;
+  /** Without an archive: finished executions whose history is kept; older ones keep their record only. */
   historyRetention?: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 const DETAILS_KEY: Record<string, string> = {
   ExecutionStarted: 'executionStartedEventDetails',
   ExecutionSucceeded: 'executionSucceededEventDetails',
@@ -92,9 +107,16 @@ export class StepFunctions {
   private readonly withHistory: Execution[] = [];
   private readonly deps: IntegrationDeps;
   private readonly options: StepFunctionsOptions;
+  /** Archived executions by machine name, until that machine is created. */
+  private readonly archived = new Map<string, ExecutionRecord[]>();
 
   constructor(options: StepFunctionsOptions) {
     this.options = options;
+    for (const record of options.archive?.load() ?? []) {
+      const list = this.archived.get(record.machineName);
+      if (list) list.push(record);
+      else this.archived.set(record.machineName, [record]);
+    }
     this.tokens = new TaskTokens((arn) => this.executions.has(arn));
     this.deps = {
       ...options.deps,
@@ -107,7 +129,7 @@ export class StepFunctions {
   }
 
   createStateMachine(name: string, definition: string, roleArn?: string): Machine {
-    if (!NAME_PATTERN.test(name)) throw new AwsError('InvalidName', `Invalid State Machine Name: '${name}'`);
+    if (!isValidName(name)) throw new AwsError('InvalidName', `Invalid State Machine Name: '${name}'`);
     const arn = arns.stateMachineNamed(name);
     const existing = this.machines.get(arn);
     if (existing) {
@@ -135,7 +157,45 @@ export class StepFunctions {
       byName: new Map(),
     };
     this.machines.set(arn, machine);
+    for (const record of this.archived.get(name) ?? []) this.restore(machine, record);
+    this.archived.delete(name);
     return machine;
+  }
+
+  /**
+   * An execution of an earlier process. One that was still running died with that process: unlike
+   * on AWS it cannot go on, so it is recorded as aborted (the supervisor restarts its task or plan).
+   */
+  private restore(machine: Machine, record: ExecutionRecord) {
+    const { machineName: _, ...view } = record;
+    const execution: Execution = {
+      ...view,
+      status: record.status as ExecutionStatus,
+      machine,
+      history: undefined,
+      controller: new AbortController(),
+      abortRun: () => {},
+      done: Promise.resolve().then(() => execution),
+    };
+    execution.controller.abort();
+    machine.byName.set(record.name, execution);
+    machine.executions.push(execution);
+    this.executions.set(record.executionArn, execution);
+    if (record.status === 'RUNNING') {
+      execution.status = 'ABORTED';
+      execution.stopDate = Date.now();
+      execution.error = 'States.Aborted';
+      execution.cause = 'the local runtime stopped while this execution ran';
+      this.recordEnd(execution);
+    }
+  }
+
+  /** The full history, from memory or from the archive. */
+  async history(arn: string): Promise<HistoryEvent[]> {
+    const execution = this.execution(arn);
+    if (execution.history) return execution.history;
+    const archive = this.options.archive;
+    return archive ? archive.history({ machineName: execution.machine.name, name: execution.name }) : [];
   }
 
   machine(arn: string): Machine {
@@ -158,8 +218,8 @@ export class StepFunctions {
     if (!stateMachineNameOf(machineArn)) throw new AwsError('InvalidArn', `Invalid Arn: '${machineArn}'`);
     const machine = this.machine(machineArn);
     const executionName = name ?? randomUUID();
-    if (!NAME_PATTERN.test(executionName))
-      throw new AwsError('InvalidName', `Invalid Name: '${executionName}'`);
+    if (!isValidName(executionName)) throw new AwsError('InvalidName', `Invalid Name: '${executionName}'`);
+    checkExecutionInput(input);
     let parsedInput: unknown;
     try {
       parsedInput = JSON.parse(input);
@@ -191,6 +251,16 @@ export class StepFunctions {
     return execution;
   }
 
+  /**
+   * Ends an execution that broke a quota the library cannot see (a state's input or output, a Map's
+   * collected result, the history length): no Catch applies, as on AWS.
+   */
+  private failTerminal(execution: Execution, error: StatesError) {
+    if (execution.status !== 'RUNNING' || execution.terminal) return;
+    execution.terminal = error;
+    execution.abortRun();
+  }
+
   /** Aborts every running execution (runtime shutdown) and waits until they settled. */
   async stopAll(): Promise<void> {
     const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
@@ -211,11 +281,13 @@ export class StepFunctions {
       input,
       startDate,
       machine,
-      history: [],
+      history: this.options.archive ? undefined : [],
+      historyLength: 0,
       controller: new AbortController(),
       abortRun: () => {},
       done: new Promise((resolve) => (finish = resolve)),
     };
+    this.options.archive?.started(recordOf(execution));
     this.record(execution, 'ExecutionStarted', {
       input,
       inputDetails: { truncated: false },
@@ -228,7 +300,13 @@ export class StepFunctions {
       get: (_, stateName) => {
         const info = typeof stateName === 'string' ? tasks.get(stateName) : undefined;
         return (
-          info && ((taskInput: unknown) => this.runTask(execution, stateName as string, info, taskInput))
+          info &&
+          ((taskInput: unknown) => {
+            const running = this.runTask(execution, stateName as string, info, taskInput);
+            // The library drops this promise when the state fails before awaiting it (a bad TimeoutSecondsPath).
+            running.catch(() => {});
+            return running;
+          })
         );
       },
     });
@@ -251,7 +329,11 @@ export class StepFunctions {
     void run.result
       .then(
         (output) => this.settle(execution, 'SUCCEEDED', { output: JSON.stringify(output ?? null) }),
-        (error) => this.settle(execution, ...failureOf(error)),
+        (error) => {
+          const { terminal } = execution;
+          if (terminal) this.settle(execution, 'FAILED', { error: terminal.name, cause: terminal.message });
+          else this.settle(execution, ...failureOf(error));
+        },
       )
       .then(() => consumed)
       .then(() => {
@@ -280,6 +362,12 @@ export class StepFunctions {
     } else if (status === 'FAILED') this.record(execution, 'ExecutionFailed', errorFields);
     else if (status === 'ABORTED') this.record(execution, 'ExecutionAborted', errorFields);
     else this.record(execution, 'ExecutionTimedOut', errorFields);
+    const archive = this.options.archive;
+    if (archive) {
+      const { stopDate, historyLength } = execution;
+      archive.ended(execution.executionArn, { status, output, error, cause, stopDate, historyLength });
+      return;
+    }
     this.withHistory.push(execution);
     const retention = this.options.historyRetention ?? 1000;
     while (this.withHistory.length > retention) {
@@ -293,10 +381,15 @@ export class StepFunctions {
     events: ReturnType<StateMachine['run']>['eventLogs'],
   ): Promise<void> {
     const { quietStates, distributedMaps } = execution.machine.prepared;
+    /** Bytes of the result array each Map is collecting ("[" + items + commas + "]"). */
+    const collected = new Map<string, number>();
     for await (const event of events) {
       switch (event.type) {
         case 'StateEntered': {
           const { name, type, input } = event.state;
+          const inputBytes = oversized(input);
+          if (inputBytes) this.failTerminal(execution, dataLimitExceeded('input', name, inputBytes));
+          if (type === 'Map') collected.set(name, 1);
           if (quietStates.has(name)) break;
           this.record(execution, `${type}StateEntered`, {
             name,
@@ -312,6 +405,8 @@ export class StepFunctions {
         }
         case 'StateExited': {
           const { name, type, output } = event.state;
+          const outputBytes = oversized(output);
+          if (outputBytes) this.failTerminal(execution, dataLimitExceeded('output', name, outputBytes));
           if (quietStates.has(name)) break;
           if (distributedMaps.has(name)) this.record(execution, 'MapRunSucceeded', {});
           this.record(execution, `${type}StateExited`, {
@@ -341,6 +436,15 @@ export class StepFunctions {
         case 'MapIterationSucceeded':
         case 'MapIterationFailed': {
           const mapName = event.parentState.name;
+          if (event.type === 'MapIterationSucceeded') {
+            // The Map's result is every iteration's output, whatever ResultPath then keeps of it; it
+            // fails once the array passes the quota (locally the remaining iterations do not run).
+            const output = (event as { output?: unknown }).output;
+            const bytes = (collected.get(mapName) ?? 1) + payloadBytes(JSON.stringify(output ?? null)) + 1;
+            collected.set(mapName, bytes);
+            if (bytes > MAX_PAYLOAD_BYTES)
+              this.failTerminal(execution, dataLimitExceeded('result', mapName, bytes));
+          }
           if (distributedMaps.has(mapName) || quietStates.has(mapName)) break;
           this.record(execution, event.type, { name: mapName, index: event.index });
           break;
@@ -352,16 +456,35 @@ export class StepFunctions {
   private async runTask(execution: Execution, stateName: string, info: TaskInfo, taskInput: unknown) {
     // The library dispatches StateEntered just before calling us; let it be recorded first.
     await new Promise((resolve) => setImmediate(resolve));
+    // A quota broken by an earlier state ends the execution before this state does anything.
+    if (execution.terminal) throw execution.terminal;
     const enteredTime = new Date().toISOString();
-    const wrapped = info.wrapped ? (taskInput as { p: unknown; t?: number; h?: number }) : undefined;
-    const timeoutSeconds = wrapped ? wrapped.t : info.timeoutSeconds;
-    const heartbeatSeconds = wrapped?.h ?? info.heartbeatSeconds;
+    const wrapped = info.wrapped ? (taskInput as { p: unknown; t?: unknown; h?: unknown }) : undefined;
+    if (wrapped) {
+      for (const [field, value] of [
+        ['TimeoutSecondsPath', wrapped.t],
+        ['HeartbeatSecondsPath', wrapped.h],
+      ] as const) {
+        // https://docs.aws.amazon.com/step-functions/latest/dg/state-task.html: both paths must
+        // resolve to positive integers; anything else is States.Runtime, which no Catch matches.
+        if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
+          throw new TerminalStatesError(
+            'States.Runtime',
+            `${field} of state '${stateName}' evaluated to ${JSON.stringify(value)}, but expected a positive integer`,
+          );
+        }
+      }
+    }
+    const timeoutSeconds = wrapped ? (wrapped.t as number | undefined) : info.timeoutSeconds;
+    const heartbeatSeconds = (wrapped?.h as number | undefined) ?? info.heartbeatSeconds;
     const { service, action, pattern } = parseResource(info.resource);
     const resourceLabel = pattern ? `${action}.${pattern}` : action;
     const waitForToken = pattern === 'waitForTaskToken';
     const token = waitForToken || info.hasMarkers ? this.tokens.mint(execution.executionArn, stateName) : '';
     let parameters = wrapped ? wrapped.p : taskInput;
     if (info.hasMarkers) parameters = fillMarkers(parameters, token, enteredTime);
+    const parameterBytes = oversized(parameters);
+    if (parameterBytes) throw dataLimitExceeded('input', stateName, parameterBytes);
 
     const record = (type: string, details: Record<string, unknown>) => {
       if (!info.quiet)
@@ -402,6 +525,8 @@ export class StepFunctions {
           this.deps,
         );
       }
+      const resultBytes = oversized(output);
+      if (resultBytes) throw dataLimitExceeded('result', stateName, resultBytes);
       record('TaskSucceeded', { output: JSON.stringify(output ?? null) });
       return output ?? null;
     } catch (error) {
@@ -420,18 +545,45 @@ export class StepFunctions {
   }
 
   private record(execution: Execution, type: string, details: Record<string, unknown>) {
-    const history = execution.history;
-    if (!history) return;
-    const id = history.length + 1;
+    const archive = this.options.archive;
+    if (!archive && !execution.history) return;
+    // Once a quota ended the execution, what the library still reports happened after the end.
+    if (execution.terminal && !type.startsWith('Execution')) return;
+    const id = ++execution.historyLength;
+    if (id >= MAX_HISTORY_EVENTS - 1) {
+      this.failTerminal(
+        execution,
+        new StatesError(
+          'States.Runtime',
+          `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`,
+        ),
+      );
+    }
     const key = DETAILS_KEY[type] ?? detailsKeyOf(type);
-    history.push({
+    const event: HistoryEvent = {
       timestamp: Date.now(),
       type,
       id,
       previousEventId: id - 1,
       ...(key && Object.keys(details).length ? { [key]: details } : {}),
-    });
+    };
+    execution.history?.push(event);
+    archive?.event({ machineName: execution.machine.name, name: execution.name }, event);
   }
+}
+
+function recordOf(execution: Execution): ExecutionRecord {
+  const { executionArn, stateMachineArn, name, status, input, startDate, historyLength } = execution;
+  return {
+    executionArn,
+    stateMachineArn,
+    machineName: execution.machine.name,
+    name,
+    status,
+    input,
+    startDate,
+    historyLength,
+  };
 }
 
 function detailsKeyOf(type: string): string | undefined {

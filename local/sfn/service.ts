@@ -86,14 +86,14 @@ export function stepFunctionsService(sfn: StepFunctions): JsonService {
         const e = sfn.stopExecution(input.executionArn, input.error, input.cause);
         return { stopDate: epochSeconds(e.stopDate ?? Date.now()) };
       },
-      GetExecutionHistory: (input: {
+      GetExecutionHistory: async (input: {
         executionArn: string;
         maxResults?: number;
         nextToken?: string;
         reverseOrder?: boolean;
         includeExecutionData?: boolean;
       }) => {
-        const history = sfn.execution(input.executionArn).history ?? [];
+        const history = await sfn.history(input.executionArn);
         const ordered = input.reverseOrder ? [...history].reverse() : history;
         const { items, nextToken } = page(ordered, input.maxResults, input.nextToken);
         return {

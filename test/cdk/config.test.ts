@@ -61,6 +61,8 @@ describe('configFromContext', () => {
     [{ healthMaxAttempts: 'often' }, /ROLLOUT_HEALTH_MAX_ATTEMPTS/],
     [{ healthIntervalSeconds: -1 }, /ROLLOUT_HEALTH_INTERVAL_SECONDS/],
     [{ defaultServiceNames: ' , ' }, /ROLLOUT_DEFAULT_SERVICE_NAMES/],
+    // The engine state's TimeoutSecondsPath must be a positive integer on AWS (States.Runtime otherwise).
+    [{ provisionTimeoutSeconds: 1.5 }, /ROLLOUT_PROVISION_TIMEOUT_SECONDS.*integer/],
   ])('rejects %j before anything is built', (context, message) => {
     expect(() => configFromContext(read(context))).toThrow(message);
   });

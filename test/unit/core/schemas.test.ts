@@ -174,6 +174,12 @@ describe('NetworkEndpoint', () => {
 });
 
 describe('plan request', () => {
+  it('refuses a fractional provisionTimeoutSeconds: it becomes a TimeoutSecondsPath, integers only', () => {
+    const error = rejection(planRequestSchema, { provisionTimeoutSeconds: 1.5, configs: [config('a')] });
+
+    expect(error.fields).toEqual([{ path: 'provisionTimeoutSeconds', message: 'must be an integer' }]);
+  });
+
   it('names the config index and field of a missing tenantId', () => {
     const configs = [config('a'), config('b'), config('c'), { deployUnitVersion: '1' }];
 
