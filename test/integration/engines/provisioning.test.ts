@@ -160,7 +160,8 @@ describe('engines from the catalog', () => {
       return e?.state === 'stopped' ? e : undefined;
     }, 15_000);
     expect(drained.drainAfter).toBeDefined();
-    expect((await ecsTask(h, old.taskArn!))?.lastStatus).toBe('STOPPED');
+    // StopTask only asks: the task is STOPPED once its process has exited.
+    await eventually(async () => (await ecsTask(h, old.taskArn!))?.lastStatus === 'STOPPED');
     await eventually(async () => (await refuses(`${endpoint}/health`)) && processGone(oldPid), 10_000);
     // Another tenant's engine is not touched by alpha's drain.
     expect((await enginesOf(h, 'beta'))[0]?.state).toBe('ready');
