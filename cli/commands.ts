@@ -90,6 +90,7 @@ function taskDetails(task: TaskInfo & { planId: string; stages: string[] }) {
     ['started', task.timestamps.startedAt],
     ['ended', task.timestamps.endedAt],
     ['console', task.consoleUrl],
+    ['aws console', task.awsConsoleUrl],
   ]);
 }
 
@@ -169,7 +170,7 @@ async function planCommand(client: Client, args: string[], flags: Flags, io: Io)
       json,
       { plan, tasks },
       () =>
-        `${planHeader(plan)}\n${plan.consoleUrl ? `console: ${plan.consoleUrl}\n` : ''}\n${summaryTable(tasks)}`,
+        `${planHeader(plan)}\nconsole: ${plan.consoleUrl}\n${plan.awsConsoleUrl ? `aws console: ${plan.awsConsoleUrl}\n` : ''}\n${summaryTable(tasks)}`,
     );
     return 0;
   }

@@ -7,7 +7,8 @@ import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from './core/orchestration/en
 import { PLAN_REQUESTED_DETAIL_TYPE, type ResourceEnvName } from './core/resources.ts';
 
 export type TableAccess = 'RO' | 'RW';
-export type ServiceUse = 'sfn' | 'ecs' | 'events';
+/** `sfn-history`: read executions and their histories (the console's view of a task's execution). */
+export type ServiceUse = 'sfn' | 'sfn-history' | 'ecs' | 'events';
 
 export type FunctionTrigger =
   /** The HTTP API (API Gateway locally: the local API server) routes to it. */
@@ -35,6 +36,8 @@ export interface FunctionSpec {
   /** Resource variables it reads (see RESOURCE_ENV). */
   env: readonly ResourceEnvName[];
   trigger?: FunctionTrigger;
+  /** Static files its bundle carries: `console`, the web console it serves below /console. */
+  assets?: 'console';
 }
 
 const STEP = { timeoutSeconds: 30, memoryMb: 256, table: 'RW' } as const;
@@ -48,8 +51,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     timeoutSeconds: 29,
     memoryMb: 512,
     table: 'RW',
-    // events: the health route probes the bus (DescribeEventBus).
-    uses: ['sfn', 'events'],
+    // events: the health route probes the bus (DescribeEventBus); sfn-history: GET /v1/tasks/{taskId}/execution.
+    uses: ['sfn', 'sfn-history', 'events'],
     env: [
       'TABLE_NAME',
       'PLAN_STATE_MACHINE_ARN',
@@ -58,6 +61,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'EVENT_BUS_NAME',
     ],
     trigger: { kind: 'http' },
+    assets: 'console',
   },
   {
     name: 'plan-requested',

@@ -117,7 +117,7 @@ export class Api extends Construct {
         acknowledge(
           httpRoute,
           'AwsSolutions-APIG4',
-          `${route.method} ${route.path} is public by design (auth 'none' in the route table: health / API description).`,
+          `${route.method} ${route.path} is public by design (auth 'none' in the route table: health, API description, the web console's static files).`,
         );
       }
       return httpRoute;

@@ -9,12 +9,13 @@ import type { ICluster, TaskDefinition } from 'aws-cdk-lib/aws-ecs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { CONSOLE_DIR_ENV } from '../../functions/api/console-assets.ts';
 import { RESOURCE_ENV } from '../../functions/core/resources.ts';
 import { SETTINGS_ENV } from '../../functions/core/settings.ts';
 import type { FunctionSpec, ServiceUse } from '../../functions/manifest.ts';
 import { pascal, type StateMachineSpec } from '../../statemachines/index.ts';
 import { acknowledge, nagArn } from '../nag.ts';
-import { eventBusArn, executionsArn, resourceName, stateMachineArn } from '../names.ts';
+import { eventBusArn, executionsArn, REPO_ROOT, resourceName, stateMachineArn } from '../names.ts';
 import { RolloutFunction } from './rollout-function.ts';
 
 export interface FunctionsProps {
@@ -40,6 +41,13 @@ export interface FunctionsProps {
 }
 
 type ResourceKey = keyof typeof RESOURCE_ENV;
+
+/** Where Lambda unpacks a function's bundle (LAMBDA_TASK_ROOT). */
+const TASK_ROOT = '/var/task';
+/** The console ships inside the api bundle, built by the same npm script `npm start` uses. */
+const bundleConsole = (outputDir: string) => [
+  `cd "${REPO_ROOT}" && npm run --silent build:console -- --outdir "${outputDir}/console"`,
+];
 
 export class Functions extends Construct {
   public readonly byName: ReadonlyMap<string, RolloutFunction>;
@@ -79,6 +87,7 @@ export class Functions extends Construct {
         [SETTINGS_ENV.engineSubnets]: props.engineNetwork.subnetIds.join(','),
         [SETTINGS_ENV.engineSecurityGroups]: props.engineNetwork.securityGroupIds.join(','),
       };
+      if (spec.assets === 'console') environment[CONSOLE_DIR_ENV] = `${TASK_ROOT}/console`;
       for (const name of spec.env) {
         const value = envValue.get(name);
         if (value === undefined) throw new Error(`function ${spec.name}: no value for environment ${name}`);
@@ -96,6 +105,7 @@ export class Functions extends Construct {
         vpc: props.vpc,
         vpcSubnets: props.subnets,
         securityGroups: [...props.securityGroups],
+        ...(spec.assets === 'console' ? { afterBundling: bundleConsole } : {}),
       });
       fn.bindTable(props.table, spec.table);
       for (const use of new Set(spec.uses)) this.grantUse(fn, use, props);
@@ -134,6 +144,17 @@ export class Functions extends Construct {
             actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
             resources: machines,
           }),
+        );
+        return;
+      case 'sfn-history':
+        fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+            resources: executions,
+          }),
+        );
+        fn.addToRolePolicy(
+          new PolicyStatement({ actions: ['states:DescribeStateMachine'], resources: machines }),
         );
         return;
       case 'ecs': {
@@ -194,7 +215,7 @@ export class Functions extends Construct {
         'the ecs:cluster condition) and, for the stream consumer, dynamodb:ListStreams.',
       ['Resource::*'],
     );
-    if (uses.has('sfn')) {
+    if (uses.has('sfn') || uses.has('sfn-history')) {
       acknowledge(
         role,
         'AwsSolutions-IAM5',

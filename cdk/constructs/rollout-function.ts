@@ -43,6 +43,8 @@ export interface RolloutFunctionProps
   entry: string;
   timeout: Duration;
   logRetention: RetentionDays;
+  /** Shell commands run after esbuild, given the bundle's output directory (files to ship with it). */
+  afterBundling?: (outputDir: string) => string[];
 }
 
 export class RolloutFunction extends NodejsFunction {
@@ -54,7 +56,7 @@ export class RolloutFunction extends NodejsFunction {
     const entry = join(REPO_ROOT, props.entry);
     if (!existsSync(entry)) throw new Error(`function ${id}: entry ${props.entry} does not exist`);
     if (props.timeout.toSeconds() > 900) throw new Error(`function ${id}: timeout above Lambda's 900 s`);
-    const { logRetention, ...rest } = props;
+    const { logRetention, afterBundling, ...rest } = props;
     const executionRole = new Role(scope, `${id}Role`, {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${props.functionName ?? id}`,
@@ -86,6 +88,15 @@ export class RolloutFunction extends NodejsFunction {
         // The Node.js 24 runtime ships AWS SDK v3 (clients, lib-dynamodb, util-dynamodb).
         externalModules: ['@aws-sdk/*'],
         forceDockerBundling: false,
+        ...(afterBundling
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) => afterBundling(outputDir),
+              },
+            }
+          : {}),
       },
     });
     this.logs = logGroup;

@@ -131,6 +131,13 @@ export async function dispatch(
         stream: ndjson(reply.stream),
       };
     }
+    if ('text' in reply) {
+      return {
+        status: reply.status,
+        headers: { 'content-type': reply.contentType, ...reply.headers },
+        body: reply.text,
+      };
+    }
     return json(reply.status, reply.body, reply.headers);
   } catch (error) {
     const reply = errorReply(error, options.log);

@@ -15,13 +15,15 @@ import {
   tenantTask,
   waitForEvents,
 } from '../core/orchestration/queries.ts';
+import { consoleAsset } from './console-assets.ts';
 import { IdempotencyKeyReused } from './errors.ts';
+import { taskExecution } from './execution.ts';
 import { evaluateHealth, healthStatusCode } from './health.ts';
 import { openApiDocument } from './openapi.ts';
 import { probeSystem } from './probes.ts';
 import type { OperationId, RouteOf } from './routes.ts';
 import type { OperationName, TaskCreationResult } from './schemas.ts';
-import { planSummary, planView, taskStatusInfo } from './views.ts';
+import { type Links, planSummary, planView, taskStatusInfo } from './views.ts';
 
 type Parsed<S> = [S] extends [z.ZodType] ? z.output<S> : undefined;
 
@@ -39,11 +41,27 @@ export interface HandlerContext<R extends { params?: unknown; query?: unknown; b
 
 export type Reply =
   | { status: number; body: unknown; headers?: Record<string, string> }
+  | { status: number; text: string; contentType: string; headers?: Record<string, string> }
   | { status: number; stream: AsyncIterable<unknown>; contentType: string };
 
 type Handlers = { [Id in OperationId]: (ctx: HandlerContext<RouteOf<Id>>) => Promise<Reply> };
 
 const ok = (body: unknown, status = 200): Reply => ({ status, body });
+
+/**
+ * Links point where the caller reached this API (API Gateway sets x-forwarded-proto); the AWS console
+ * link only when executions run on AWS Step Functions, not on an endpoint given by AWS_ENDPOINT_URL_*.
+ */
+function linksFor(headers: Record<string, string | undefined>): Links {
+  const host = headers.host;
+  const proto = headers['x-forwarded-proto']?.split(',')[0]?.trim() || 'http';
+  return {
+    apiBase: host ? `${proto}://${host}` : '',
+    awsConsole: !process.env.AWS_ENDPOINT_URL_SFN && !process.env.AWS_ENDPOINT_URL,
+  };
+}
+
+const asset = async (path: string): Promise<Reply> => ({ status: 200, ...(await consoleAsset(path)) });
 const NDJSON = 'application/x-ndjson';
 
 const wantsStream = (ctx: { headers: Record<string, string | undefined>; streaming: boolean }) =>
@@ -108,14 +126,15 @@ export const HANDLERS: Handlers = {
     const page = await deps.store.listPlans(query);
     return ok({ plans: page.plans.map(planSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
-  getPlan: async ({ deps, params }) => {
+  getPlan: async ({ deps, params, headers }) => {
     const plan = await deps.store.requirePlan(params.planId);
-    return ok(planView(plan, await deps.store.listTasks(plan.planId)));
+    return ok(planView(plan, await deps.store.listTasks(plan.planId), linksFor(headers)));
   },
   deletePlan: async ({ deps, params, query }) => ok(await removePlan(deps, params.planId, query)),
-  listPlanTasks: async ({ deps, params }) => {
+  listPlanTasks: async ({ deps, params, headers }) => {
     await deps.store.requirePlan(params.planId);
-    return ok({ tasks: (await deps.store.listTasks(params.planId)).map(taskStatusInfo) });
+    const links = linksFor(headers);
+    return ok({ tasks: (await deps.store.listTasks(params.planId)).map((t) => taskStatusInfo(t, links)) });
   },
   listPlanEvents: async (ctx) => {
     const { deps, params, query, signal } = ctx;
@@ -130,11 +149,17 @@ export const HANDLERS: Handlers = {
     return ok(await waitForEvents(deps, params.planId, { ...query, signal }));
   },
   ...operationHandlers('Plan', (deps, planId, op, body) => operatePlan(deps, planId, op, retryOptions(body))),
-  getTask: async ({ deps, params }) => ok(taskStatusInfo(await deps.store.requireTask(params.taskId))),
+  getTask: async ({ deps, params, headers }) =>
+    ok(taskStatusInfo(await deps.store.requireTask(params.taskId), linksFor(headers))),
+  getTaskExecution: async ({ deps, params, query }) =>
+    ok(await taskExecution(deps, params.taskId, query.nextToken)),
   ...operationHandlers('Task', (deps, taskId, op, body) => onTask(op)(deps, taskId, body)),
-  getTenantTask: async ({ deps, params }) => ok(taskStatusInfo(await tenantTask(deps, params.tenantId))),
+  getTenantTask: async ({ deps, params, headers }) =>
+    ok(taskStatusInfo(await tenantTask(deps, params.tenantId), linksFor(headers))),
   ...operationHandlers('Tenant', async (deps, tenantId, op, body) =>
     onTask(op)(deps, (await tenantTask(deps, tenantId)).taskId, body),
   ),
   listEngines: async ({ deps, query }) => ok({ engines: await deps.store.listEngines(query.tenantId) }),
+  getConsole: () => asset(''),
+  getConsoleAsset: ({ params }) => asset(params.path),
 };

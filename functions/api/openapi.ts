@@ -54,7 +54,7 @@ function operation(route: RouteSpec) {
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     const content: Record<string, unknown> = {
-      'application/json': { schema: jsonSchema(spec.schema, 'output') },
+      [spec.contentType ?? 'application/json']: { schema: jsonSchema(spec.schema, 'output') },
     };
     if (route.streams && status === '200') {
       content['application/x-ndjson'] = {

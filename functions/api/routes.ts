@@ -4,9 +4,10 @@
  * API Gateway routes (and their authorizers, from `auth`) from it. Handlers live in
  * handlers.ts, keyed by operationId, so this module stays free of I/O.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { planRequestSchema } from '../core/schemas.ts';
 import {
+  consoleParams,
   deletePlanQuery,
   dryRunResultSchema,
   emptyBody,
@@ -14,6 +15,7 @@ import {
   enginesQuery,
   eventPageSchema,
   eventsQuery,
+  executionQuery,
   healthSchema,
   listPlansQuery,
   OPERATIONS,
@@ -25,6 +27,7 @@ import {
   planViewSchema,
   retryBody,
   taskCreationResultSchema,
+  taskExecutionSchema,
   taskListSchema,
   taskOperationResultSchema,
   taskParams,
@@ -39,6 +42,8 @@ export type RouteAuth = 'none' | 'bearer';
 export interface ResponseSpec {
   description: string;
   schema: z.ZodType;
+  /** Default `application/json`; anything else is sent as text. */
+  contentType?: string;
 }
 
 export interface RouteSpec<
@@ -48,12 +53,12 @@ export interface RouteSpec<
   B extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   method: HttpMethod;
-  /** API Gateway style: `/v1/plans/{planId}`. */
+  /** API Gateway style: `/v1/plans/{planId}`; `{name+}` (last segment only) takes the rest of the path. */
   path: string;
   auth: RouteAuth;
   operationId: Id;
   summary: string;
-  tag: 'plans' | 'tasks' | 'tenants' | 'engines' | 'system';
+  tag: 'plans' | 'tasks' | 'tenants' | 'engines' | 'system' | 'console';
   params?: P;
   query?: Q;
   body?: B;
@@ -214,6 +219,17 @@ export const ROUTES = [
     params: taskParams,
     responses: { 200: { description: 'the task', schema: taskStatusInfoSchema } },
   }),
+  route({
+    method: 'GET',
+    path: '/v1/tasks/{taskId}/execution',
+    auth: 'bearer',
+    operationId: 'getTaskExecution',
+    summary: "The task's current execution: its state machine definition and one page of its history",
+    tag: 'tasks',
+    params: taskParams,
+    query: executionQuery,
+    responses: { 200: { description: 'the execution', schema: taskExecutionSchema } },
+  }),
   ...operationRoutes('Task', '/v1/tasks/{taskId}', taskParams, 'the task'),
   route({
     method: 'GET',
@@ -240,6 +256,28 @@ export const ROUTES = [
     tag: 'engines',
     query: enginesQuery,
     responses: { 200: { description: 'registered engines', schema: engineListSchema } },
+  }),
+  // The web console's static files are open; its pages call the API with the token the user gives them.
+  route({
+    method: 'GET',
+    path: '/console',
+    auth: 'none',
+    operationId: 'getConsole',
+    summary: 'The web console (its plans page)',
+    tag: 'console',
+    responses: { 200: { description: 'the page', schema: z.string(), contentType: 'text/html' } },
+  }),
+  route({
+    method: 'GET',
+    path: '/console/{path+}',
+    auth: 'none',
+    operationId: 'getConsoleAsset',
+    summary: 'A page of the web console (plans/{planId}, tasks/{taskId}) or one of its assets',
+    tag: 'console',
+    params: consoleParams,
+    responses: {
+      200: { description: 'the page or asset', schema: z.string(), contentType: 'text/html' },
+    },
   }),
 ] as const;
 

@@ -58,6 +58,15 @@ export const eventsQuery = z.strictObject({
 
 export const enginesQuery = z.strictObject({ tenantId: id.optional() });
 
+export const executionQuery = z.strictObject({
+  nextToken: z.string().min(1, 'must not be empty').max(4096, 'at most 4096 characters').optional(),
+});
+
+/** `{path+}` of the console routes: the page or asset below /console. */
+export const consoleParams = z.strictObject({
+  path: z.string().max(512, 'at most 512 characters'),
+});
+
 // ---- request bodies --------------------------------------------------------------------------------
 /** Operations other than retry take no options. */
 export const emptyBody = z.strictObject({});
@@ -164,7 +173,10 @@ export const taskStatusInfoSchema = z.object({
   }),
   failureInfo: failureInfoSchema.optional(),
   executionArn: z.string().nullable(),
-  consoleUrl: z.string().nullable(),
+  /** This task's page in the web console (served by this API at /console). */
+  consoleUrl: z.string(),
+  /** The Step Functions console page of its execution, when it runs on AWS Step Functions. */
+  awsConsoleUrl: z.string().optional(),
 });
 export type TaskStatusInfo = z.infer<typeof taskStatusInfoSchema>;
 export const taskListSchema = z.object({ tasks: z.array(taskStatusInfoSchema) });
@@ -208,9 +220,13 @@ export const planViewSchema = planSummarySchema.extend({
   /** Completed stages over all stages of all tasks. */
   progressPercent: z.number().int(),
   executionArn: z.string().nullable(),
-  consoleUrl: z.string().nullable(),
+  /** This plan's page in the web console (served by this API at /console). */
+  consoleUrl: z.string(),
+  /** The Step Functions console page of its execution, when it runs on AWS Step Functions. */
+  awsConsoleUrl: z.string().optional(),
 });
 export type PlanView = z.infer<typeof planViewSchema>;
+export type PlanSummary = z.infer<typeof planSummarySchema>;
 
 export const planDeletionSchema = z.object({
   planId: z.string(),
@@ -240,6 +256,7 @@ export const eventSchema = z.object({
   failureInfo: failureInfoSchema.optional(),
   detail: z.record(z.string(), z.unknown()).optional(),
 });
+export type EventView = z.infer<typeof eventSchema>;
 export const eventPageSchema = z.object({
   events: z.array(eventSchema),
   /** Pass back as `after` for the next page (null before any event exists). */
@@ -284,3 +301,31 @@ export type HealthReport = z.infer<typeof healthSchema>;
 
 /** The OpenAPI document itself is free-form JSON. */
 export const openApiDocumentSchema = z.record(z.string(), z.unknown());
+
+/** One event of GetExecutionHistory, as Step Functions returns it (timestamp as ISO-8601). */
+export const historyEventSchema = z.looseObject({
+  id: z.number().int(),
+  previousEventId: z.number().int().optional(),
+  type: z.string(),
+  timestamp: z.string(),
+});
+
+export const taskExecutionSchema = z.object({
+  taskId: z.string(),
+  executionArn: z.string(),
+  stateMachineArn: z.string(),
+  name: z.string(),
+  status: z.string(),
+  startDate: z.string(),
+  stopDate: z.string().optional(),
+  error: z.string().optional(),
+  cause: z.string().optional(),
+  /** The state machine's definition (ASL, parsed). */
+  definition: z.record(z.string(), z.unknown()),
+  /** One page of the execution's history, oldest first. */
+  events: z.array(historyEventSchema),
+  /** Pass back as `nextToken` for the next page; absent on the last page. */
+  nextToken: z.string().optional(),
+});
+export type TaskExecution = z.infer<typeof taskExecutionSchema>;
+export type HistoryEvent = z.infer<typeof historyEventSchema>;

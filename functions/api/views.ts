@@ -2,17 +2,35 @@
 import type { Plan, Task } from '../core/model.ts';
 import type { PlanView, TaskStatusInfo } from './schemas.ts';
 
+/** Where links in a response point. */
+export interface Links {
+  /** The origin this API is served from (so is its web console, at /console); '' for relative links. */
+  apiBase: string;
+  /** Executions run on AWS Step Functions, so the AWS console can show them. */
+  awsConsole: boolean;
+}
+
 /** The Step Functions console page of an execution, in the region named by its ARN. */
-export function consoleUrl(executionArn: string | undefined): string | null {
+export function stepFunctionsConsoleUrl(executionArn: string | undefined): string | null {
   if (!executionArn) return null;
   const region = /^arn:aws[\w-]*:states:([a-z0-9-]+):/.exec(executionArn)?.[1];
   if (!region) return null;
   return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
 }
 
+/** A page of this project's web console. */
+export function consolePageUrl(links: Links, kind: 'plans' | 'tasks', id: string): string {
+  return `${links.apiBase}/console/${kind}/${encodeURIComponent(id)}`;
+}
+
+function consoleLinks(links: Links, kind: 'plans' | 'tasks', id: string, executionArn: string | undefined) {
+  const aws = links.awsConsole ? stepFunctionsConsoleUrl(executionArn) : null;
+  return { consoleUrl: consolePageUrl(links, kind, id), ...(aws ? { awsConsoleUrl: aws } : {}) };
+}
+
 const percent = (done: number, total: number) => (total ? Math.round((done / total) * 100) : 0);
 
-export function taskStatusInfo(task: Task): TaskStatusInfo {
+export function taskStatusInfo(task: Task, links: Links): TaskStatusInfo {
   return {
     taskId: task.taskId,
     planId: task.planId,
@@ -37,7 +55,7 @@ export function taskStatusInfo(task: Task): TaskStatusInfo {
     },
     ...(task.failureInfo ? { failureInfo: task.failureInfo } : {}),
     executionArn: task.executionArn ?? null,
-    consoleUrl: consoleUrl(task.executionArn),
+    ...consoleLinks(links, 'tasks', task.taskId, task.executionArn),
   };
 }
 
@@ -60,7 +78,7 @@ export function planSummary(plan: Plan) {
   };
 }
 
-export function planView(plan: Plan, tasks: readonly Task[]): PlanView {
+export function planView(plan: Plan, tasks: readonly Task[], links: Links): PlanView {
   const counts: Record<string, number> = {};
   for (const task of tasks) counts[task.status] = (counts[task.status] ?? 0) + 1;
   const stagesDone = tasks.reduce((sum, t) => sum + t.completedStages.length, 0);
@@ -76,6 +94,6 @@ export function planView(plan: Plan, tasks: readonly Task[]): PlanView {
     counts,
     progressPercent: percent(stagesDone, stagesTotal),
     executionArn: plan.executionArn ?? null,
-    consoleUrl: consoleUrl(plan.executionArn),
+    ...consoleLinks(links, 'plans', plan.planId, plan.executionArn),
   };
 }

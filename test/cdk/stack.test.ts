@@ -177,8 +177,33 @@ describe('functions', () => {
       expect(actions.has('ecs:StopTask')).toBe(spec.uses.includes('ecs'));
       expect(actions.has('iam:PassRole')).toBe(spec.uses.includes('ecs'));
       expect(actions.has('events:PutEvents')).toBe(spec.uses.includes('events'));
+      expect(actions.has('states:GetExecutionHistory')).toBe(spec.uses.includes('sfn-history'));
     },
   );
+
+  it("lets the api function read the project's executions and their histories, and ships it the web console", () => {
+    const { props, roleId } = functionNamed('api');
+    const statements = roleStatements(synth.template, roleId);
+    const history = statements.find((s) =>
+      asList(s.Action as string[]).includes('states:GetExecutionHistory'),
+    )!;
+    const targets = asList(history.Resource).map((r) => dummyValue(r, synth.template));
+    expect(targets.sort()).toEqual(
+      STATE_MACHINES.map((m) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${PREFIX}-${m.name}:*`).sort(),
+    );
+
+    const key = (props.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+    const dir = join(synth.assemblyDir, `asset.${key}`);
+    expect(readdirSync(join(dir, 'console')).sort()).toEqual([
+      'console.css',
+      'console.js',
+      'favicon.svg',
+      'index.html',
+    ]);
+    expect((props.Environment as { Variables: Record<string, string> }).Variables.ROLLOUT_CONSOLE_DIR).toBe(
+      '/var/task/console',
+    );
+  });
 
   it('grants table access on the table and its one index by name, never index/*', () => {
     const statement = roleStatements(synth.template, functionNamed('api').roleId).find((s) =>

@@ -15,15 +15,21 @@ const concrete = (path: string) =>
   path
     .replace('{planId}', '01ARZ3NDEKTSV4RRFFQ69G5FAV')
     .replace('{taskId}', '01ARZ3NDEKTSV4RRFFQ69G5FAV-00000')
-    .replace('{tenantId}', 'some-tenant');
+    .replace('{tenantId}', 'some-tenant')
+    .replace('{path+}', 'plans/01ARZ3NDEKTSV4RRFFQ69G5FAV');
 
 const guarded = ROUTES.filter((r) => r.auth === 'bearer');
 const open = ROUTES.filter((r) => r.auth === 'none');
 
 describe('bearer routes', () => {
-  it('guards every route except health and the OpenAPI document', () => {
-    expect(open.map((r) => `${r.method} ${r.path}`).sort()).toEqual(['GET /openapi.json', 'GET /v1/health']);
-    expect(guarded).toHaveLength(ROUTES.length - 2);
+  it("guards every route except health, the OpenAPI document and the web console's static files", () => {
+    expect(open.map((r) => `${r.method} ${r.path}`).sort()).toEqual([
+      'GET /console',
+      'GET /console/{path+}',
+      'GET /openapi.json',
+      'GET /v1/health',
+    ]);
+    expect(guarded).toHaveLength(ROUTES.length - 4);
   });
 
   it.each(guarded.map((r) => [`${r.method} ${r.path}`, r] as const))(
@@ -62,7 +68,7 @@ describe('open routes', () => {
   it.each(open.map((r) => [`${r.method} ${r.path}`, r] as const))(
     '%s answers without a token',
     async (_, route) => {
-      const reply = await api.call(route.method, route.path, { token: null });
+      const reply = await api.call(route.method, concrete(route.path), { token: null });
 
       expect(reply.status).toBe(200);
     },

@@ -39,7 +39,7 @@ export interface CallOptions {
 const match = routeMatcher(ROUTES as readonly RouteSpec[]);
 
 /** Fails loudly when a response does not match what the route table (and so OpenAPI) promises. */
-function conform(method: string, path: string, status: number, body: unknown) {
+function conform(method: string, path: string, status: number, body: unknown, contentType: string) {
   if (status >= 400) {
     errorSchema.parse(body);
     return;
@@ -48,6 +48,11 @@ function conform(method: string, path: string, status: number, body: unknown) {
   const declared = route.responses[status];
   if (!declared)
     throw new Error(`${method} ${path} answered ${status}, which the route table does not declare`);
+  if (!contentType.startsWith(declared.contentType ?? 'application/json')) {
+    throw new Error(
+      `${method} ${path} ${status} answered ${contentType}, not ${declared.contentType ?? 'JSON'}`,
+    );
+  }
   const result = declared.schema.safeParse(body);
   if (!result.success) {
     throw new Error(`${method} ${path} ${status} does not match its schema: ${result.error.message}`);
@@ -95,8 +100,10 @@ export async function startApiHarness(): Promise<ApiHarness> {
         ...(body === undefined ? {} : { body }),
       });
       const text = await response.text();
-      const parsed = text ? JSON.parse(text) : undefined;
-      conform(method, path, response.status, parsed);
+      const contentType = response.headers.get('content-type') ?? '';
+      const parsed =
+        text && contentType.startsWith('application/json') ? JSON.parse(text) : text || undefined;
+      conform(method, path, response.status, parsed, contentType);
       return { status: response.status, headers: response.headers, body: parsed };
     },
     async countItems() {

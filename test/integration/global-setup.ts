@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { buildConsole } from '../../console/build.ts';
 import { startDynamoDbLocal } from '../../local/dynamodb.ts';
 
 declare module 'vitest' {
@@ -9,6 +10,8 @@ declare module 'vitest' {
 
 /** One in-memory DynamoDB Local for the whole integration run; each test file makes its own table. */
 export default async function setup(project: TestProject) {
+  // The API serves the console from its build (as `npm start` does); the auth and console tests load it.
+  await buildConsole();
   const db = await startDynamoDbLocal();
   project.provide('dynamoEndpoint', db.endpoint);
   return async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { authorize, tokensEqual } from '../../../functions/api/auth.ts';
 import { Unauthorized } from '../../../functions/api/errors.ts';
 import { fromHttpApiEvent, toHttpApiResult } from '../../../functions/api/http-api.ts';
-import { consoleUrl } from '../../../functions/api/views.ts';
+import { consolePageUrl, stepFunctionsConsoleUrl } from '../../../functions/api/views.ts';
 
 const event = (over: Partial<APIGatewayProxyEventV2> & { stage?: string; method?: string }) =>
   ({
@@ -79,17 +79,26 @@ describe('authorize', () => {
   });
 });
 
-describe('consoleUrl', () => {
+describe('console links', () => {
   it('links the Step Functions console in the region of the execution ARN', () => {
     const arn = 'arn:aws:states:eu-west-1:123456789012:execution:tenant-rollout-task:01ABC-00000-a0';
 
-    expect(consoleUrl(arn)).toBe(
+    expect(stepFunctionsConsoleUrl(arn)).toBe(
       `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`,
     );
   });
 
   it('is null without an execution or for something that is not one', () => {
-    expect(consoleUrl(undefined)).toBeNull();
-    expect(consoleUrl('not-an-arn')).toBeNull();
+    expect(stepFunctionsConsoleUrl(undefined)).toBeNull();
+    expect(stepFunctionsConsoleUrl('not-an-arn')).toBeNull();
+  });
+
+  it("links this project's console page below the API's own origin, with the id encoded", () => {
+    const links = { apiBase: 'https://abc.execute-api.eu-west-1.amazonaws.com', awsConsole: true };
+
+    expect(consolePageUrl(links, 'tasks', 'plan-00001')).toBe(
+      'https://abc.execute-api.eu-west-1.amazonaws.com/console/tasks/plan-00001',
+    );
+    expect(consolePageUrl({ apiBase: '', awsConsole: false }, 'plans', 'a/b')).toBe('/console/plans/a%2Fb');
   });
 });

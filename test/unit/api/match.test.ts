@@ -16,7 +16,7 @@ describe('the route table', () => {
 
   it('has a params schema naming exactly the placeholders of each path', () => {
     for (const route of ROUTES as readonly RouteSpec[]) {
-      const placeholders = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      const placeholders = [...route.path.matchAll(/\{(\w+)\+?\}/g)].map((m) => m[1]);
       const declared = route.params ? Object.keys((route.params as unknown as { shape: object }).shape) : [];
       expect(declared, route.path).toEqual(placeholders);
     }
@@ -34,8 +34,11 @@ describe('the route table', () => {
       'GET /v1/plans/{planId}/tasks',
       'GET /v1/plans/{planId}/events',
       'GET /v1/tasks/{taskId}',
+      'GET /v1/tasks/{taskId}/execution',
       'GET /v1/tenants/{tenantId}/task',
       'GET /v1/engines',
+      'GET /console',
+      'GET /console/{path+}',
       ...ops.map((op) => `POST /v1/plans/{planId}/${op}`),
       ...ops.map((op) => `POST /v1/tasks/{taskId}/${op}`),
       ...ops.map((op) => `POST /v1/tenants/{tenantId}/${op}`),
