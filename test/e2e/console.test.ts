@@ -201,7 +201,6 @@ describe('the web console', () => {
     await expect
       .poll(() => page.locator('.summary .badge').first().textContent(), { timeout: 30_000 })
       .toContain('PAUSED');
-    await screenshot(page, 'task-paused');
 
     await page.getByRole('button', { name: 'Resume', exact: true }).click();
     expect(await dialog.textContent()).toContain('continues from the stage where it stopped');

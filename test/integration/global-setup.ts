@@ -12,7 +12,8 @@ declare module 'vitest' {
 export default async function setup(project: TestProject) {
   // The API serves the console from its build (as `npm start` does); the auth and console tests load it.
   await buildConsole();
-  const db = await startDynamoDbLocal();
+  // The JVM start alone took 43 s on this 2-core machine while other test runs shared it.
+  const db = await startDynamoDbLocal({ startTimeoutMs: 120_000 });
   project.provide('dynamoEndpoint', db.endpoint);
   return async () => {
     await db.stop();

@@ -319,6 +319,8 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
     replace(actions, planActions(plan, refresh));
   };
 
+  // A busy plan sends events in bursts: one re-read of the plan and the visible page per burst.
+  const REFRESH_AFTER_MS = 1000;
   let pending: ReturnType<typeof setTimeout> | undefined;
   const refreshNow = () => Promise.all([renderPlan(), renderTasks()]);
   function refresh() {
@@ -327,7 +329,7 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
       refreshNow().catch((error: Error) => {
         if (!signal.aborted) fail(error);
       });
-    }, 250);
+    }, REFRESH_AFTER_MS);
   }
   signal.addEventListener('abort', () => clearTimeout(pending));
 
