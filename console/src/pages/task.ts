@@ -213,7 +213,8 @@ function stageSection(stage: StageView) {
   );
 }
 
-async function loadExecution(taskId: string, signal: AbortSignal): Promise<TaskExecution | undefined> {
+/** The execution with its whole history, or why there is none to show (the API's 404 message). */
+async function loadExecution(taskId: string, signal: AbortSignal): Promise<TaskExecution | string> {
   const path = `/v1/tasks/${encodeURIComponent(taskId)}/execution`;
   try {
     const first = await api<TaskExecution>('GET', path, { signal });
@@ -226,7 +227,7 @@ async function loadExecution(taskId: string, signal: AbortSignal): Promise<TaskE
     }
     return { ...first, events };
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return undefined;
+    if (error instanceof ApiError && error.status === 404) return error.message;
     throw error;
   }
 }
@@ -305,9 +306,12 @@ export async function taskPage({ main, signal, params, fail }: PageContext) {
   };
 
   const renderExecution = async () => {
-    const execution = await loadExecution(taskId, signal);
-    if (!execution) {
-      replace(executionFacts, 'No execution has started for this task yet.');
+    // Asking for an execution a task does not have yet would only log a 404 in the browser console.
+    const execution = task?.executionArn
+      ? await loadExecution(taskId, signal)
+      : 'the task has not started an execution yet';
+    if (typeof execution === 'string') {
+      replace(executionFacts, `No execution to show: ${execution}.`);
       graphWrap.replaceChildren();
       stateTable.replaceChildren();
       return;
@@ -375,7 +379,10 @@ export async function taskPage({ main, signal, params, fail }: PageContext) {
   };
 
   let pending: ReturnType<typeof setTimeout> | undefined;
-  const refreshNow = () => Promise.all([renderTask(), renderExecution()]);
+  const refreshNow = async () => {
+    await renderTask();
+    await renderExecution();
+  };
   function refresh() {
     clearTimeout(pending);
     pending = setTimeout(() => {
