@@ -34,7 +34,8 @@ const DRAIN_LIMIT_FACTOR = 4;
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+/** Raw bytes: dispatch decodes them as strict UTF-8, so invalid input is refused rather than repaired. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -46,10 +47,10 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string | u
     if (size <= limit) chunks.push(chunk as Buffer);
   }
   if (size > limit) throw new BodyTooLarge();
-  return size ? Buffer.concat(chunks).toString('utf8') : undefined;
+  return size ? Buffer.concat(chunks) : undefined;
 }
 
-function toApiRequest(req: IncomingMessage, body: string | undefined): ApiRequest {
+function toApiRequest(req: IncomingMessage, body: Buffer | undefined): ApiRequest {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = value;

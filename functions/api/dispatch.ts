@@ -6,9 +6,10 @@
 import type { z } from 'zod';
 import type { Deps } from '../core/deps.ts';
 import { type FieldError, ValidationError } from '../core/errors.ts';
-import { toFieldErrors } from '../core/schemas.ts';
+import { formatPath, toFieldErrors } from '../core/schemas.ts';
+import { textIssues } from '../core/text.ts';
 import { authorize } from './auth.ts';
-import { errorReply, MalformedJson, PayloadTooLarge } from './errors.ts';
+import { errorReply, MalformedJson, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
 import { HANDLERS, type HandlerContext, type Reply } from './handlers.ts';
 import { routeMatcher } from './match.ts';
 import { MAX_BODY_BYTES, ROUTES, type RouteSpec } from './routes.ts';
@@ -20,7 +21,8 @@ export interface ApiRequest {
   query: Record<string, string | undefined>;
   /** Lower-cased names. */
   headers: Record<string, string | undefined>;
-  body?: string;
+  /** Raw bytes are decoded here, as strict UTF-8. */
+  body?: string | Uint8Array;
 }
 
 export interface ApiResponse {
@@ -48,6 +50,9 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
   body: JSON.stringify(body),
 });
 
+const fieldPath = (prefix: string, path: string) =>
+  [prefix, path].filter(Boolean).join(prefix && path ? '.' : '');
+
 /** Validates one part of the request, collecting its field errors under `prefix`. */
 function validate<S extends z.ZodType>(
   schema: S | undefined,
@@ -58,13 +63,36 @@ function validate<S extends z.ZodType>(
   if (!schema) return undefined;
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  for (const field of toFieldErrors(result.error)) {
-    errors.push({
-      ...field,
-      path: [prefix, field.path].filter(Boolean).join(prefix && field.path ? '.' : ''),
-    });
-  }
+  for (const field of toFieldErrors(result.error))
+    errors.push({ ...field, path: fieldPath(prefix, field.path) });
   return undefined;
+}
+
+/** `application/json` or a `+json` type, in UTF-8 when a charset is named at all. */
+function isJson(contentType: string | undefined): boolean {
+  const [essence, ...parameters] = (contentType ?? '').split(';').map((part) => part.trim().toLowerCase());
+  if (!essence || !/^application\/([\w.-]+\+)?json$/.test(essence)) return false;
+  const charset = parameters.find((p) => p.startsWith('charset='))?.slice('charset='.length);
+  return charset === undefined || ['utf-8', 'utf8', '"utf-8"'].includes(charset);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as text: within the size limit, declared as JSON, and valid UTF-8 (never silently repaired). */
+function bodyText(route: RouteSpec, request: ApiRequest): string | undefined {
+  const raw = request.body;
+  if (raw === undefined) return undefined;
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > MAX_BODY_BYTES) throw new PayloadTooLarge(MAX_BODY_BYTES);
+  if (!route.body || size === 0) return undefined;
+  const contentType = request.headers['content-type'];
+  if (!isJson(contentType)) throw new UnsupportedMediaType(contentType);
+  if (typeof raw === 'string') return raw;
+  try {
+    return utf8.decode(raw);
+  } catch {
+    throw new MalformedJson('not valid UTF-8');
+  }
 }
 
 function readBody(route: RouteSpec, raw: string | undefined): unknown {
@@ -80,13 +108,26 @@ function readBody(route: RouteSpec, raw: string | undefined): unknown {
   }
 }
 
+/** Control characters and lone surrogates anywhere in the request's text, before any schema runs. */
+function rejectUnsafeText(parts: [prefix: string, value: unknown][]): void {
+  const errors = parts.flatMap(([prefix, value]) =>
+    textIssues(value).map((issue) => ({
+      path: fieldPath(prefix, formatPath(issue.path)),
+      message: issue.message,
+    })),
+  );
+  if (errors.length) throw new ValidationError(errors);
+}
+
 async function handle(deps: Deps, request: ApiRequest, options: DispatchOptions): Promise<Reply> {
   const { route, params } = match(request.method, request.path);
   authorize(route.auth, request.headers.authorization, options.token);
-  if (request.body !== undefined && Buffer.byteLength(request.body) > MAX_BODY_BYTES) {
-    throw new PayloadTooLarge(MAX_BODY_BYTES);
-  }
-  const body = readBody(route, request.body);
+  const body = readBody(route, bodyText(route, request));
+  rejectUnsafeText([
+    ['path', params],
+    ['query', route.query ? request.query : {}],
+    ['', body],
+  ]);
 
   const errors: FieldError[] = [];
   const input = {

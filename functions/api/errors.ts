@@ -26,6 +26,16 @@ export class MalformedJson extends DomainError {
   }
 }
 
+/** Bodies are JSON only (RFC 8259, which also makes UTF-8 the only encoding); anything else is 415. */
+export class UnsupportedMediaType extends DomainError {
+  constructor(received: string | undefined) {
+    const got = received ? `"${received.slice(0, 100)}"` : 'none';
+    super(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json (UTF-8), got ${got}`, {
+      fields: [{ path: 'headers.Content-Type', message: `must be application/json, got ${got}` }],
+    });
+  }
+}
+
 export class RouteNotFound extends DomainError {
   constructor(method: string, path: string) {
     super(404, 'ROUTE_NOT_FOUND', `no route for ${method} ${path}`);

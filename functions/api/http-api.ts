@@ -9,11 +9,13 @@ export function fromHttpApiEvent(event: APIGatewayProxyEventV2): ApiRequest {
   if (stage && stage !== '$default' && path.startsWith(`/${stage}/`)) path = path.slice(stage.length + 1);
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  // A body API Gateway could not pass as text arrives base64-encoded; dispatch decodes its bytes strictly
+  // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html).
   const body =
     event.body === undefined
       ? undefined
       : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
+        ? Buffer.from(event.body, 'base64')
         : event.body;
   return {
     method: event.requestContext.http.method.toUpperCase(),

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { type FieldError, ValidationError } from './errors.ts';
 import { DEFAULTS } from './settings.ts';
+import { rejectUnsafeText } from './text.ts';
 
 const text = (max = 256) =>
   z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
@@ -152,7 +153,8 @@ export const planRequestSchema = z
         });
       }
     });
-  });
+  })
+  .superRefine(rejectUnsafeText);
 export type PlanRequest = z.infer<typeof planRequestSchema>;
 
 /** `configs[3].tenantId` style path. */
@@ -173,6 +175,10 @@ function describe(value: unknown): string {
 export function toFieldErrors(error: z.ZodError): FieldError[] {
   return error.issues.map((issue) => {
     const path = formatPath(issue.path);
+    // JSON such as 1e999 parses to Infinity, which zod reports as "expected number" for a number.
+    if (typeof issue.input === 'number' && !Number.isFinite(issue.input)) {
+      return { path, message: 'must be a finite number' };
+    }
     // zod reports a fractional number for `.int()` as a type error ("expected int"); it is a number, just not whole.
     if (issue.code === 'invalid_type' && issue.expected === 'int' && typeof issue.input === 'number') {
       return { path, message: 'must be an integer' };

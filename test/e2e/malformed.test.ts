@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ApiHarness, startApiHarness } from './harness.ts';
+import { type ApiHarness, startApiHarness, TOKEN } from './harness.ts';
 
 let api: ApiHarness;
 beforeAll(async () => {
@@ -88,5 +88,41 @@ it('answers hundreds of malformed plan requests with 4xx and leaves the table un
   );
 
   expect([...statuses].sort()).toEqual([400]);
+  expect(await api.countItems()).toBe(before);
+});
+
+it('refuses bytes that are not UTF-8, control characters, lone surrogates, non-JSON content types and infinite numbers over HTTP, storing nothing', async () => {
+  const before = await api.countItems();
+  const valid = JSON.stringify(api.planBody([`strict-${Date.now().toString(36)}`]));
+  const post = async (body: string | Uint8Array, contentType = 'application/json', path = '/v1/plans') => {
+    const response = await fetch(`${api.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': contentType },
+      body,
+    });
+    return { status: response.status, body: (await response.json()) as { code: string; message: string } };
+  };
+
+  const cases = [
+    await post(Buffer.concat([Buffer.from(valid.slice(0, -1)), Buffer.from(',"name":"\xff"}', 'latin1')])),
+    await post(valid.replace('{', String.raw`{"name":"x\u0000y",`)),
+    await post(valid.replace('{', String.raw`{"name":"\udfff",`)),
+    await post(valid.replace('{', '{"maxConcurrency":1e999,')),
+    await post(valid, 'text/plain'),
+    await post('{}', 'text/plain', '/v1/tenants/nobody/pause'),
+  ];
+
+  expect(cases.map((c) => [c.status, c.body.code])).toEqual([
+    [400, 'MALFORMED_JSON'],
+    [400, 'VALIDATION_FAILED'],
+    [400, 'VALIDATION_FAILED'],
+    [400, 'VALIDATION_FAILED'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    [415, 'UNSUPPORTED_MEDIA_TYPE'],
+  ]);
+  expect(cases[0]!.body.message).toBe('request body is not valid JSON: not valid UTF-8');
+  expect(cases[1]!.body.message).toBe('name: must not contain control characters (U+0000 at position 1)');
+  expect(cases[2]!.body.message).toBe('name: must not contain a lone surrogate (U+DFFF at position 0)');
+  expect(cases[3]!.body.message).toBe('maxConcurrency: must be a finite number');
   expect(await api.countItems()).toBe(before);
 });

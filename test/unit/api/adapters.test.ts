@@ -43,7 +43,7 @@ describe('HTTP API payload v2', () => {
     );
 
     expect(request.path).toBe('/v1/plans');
-    expect(request.body).toBe('{"a":1}');
+    expect(request.body).toEqual(Buffer.from('{"a":1}'));
   });
 
   it('turns an ApiResponse into a structured result', () => {
