@@ -141,3 +141,25 @@ export function isLoopback(address: string): boolean {
   const mapped = /^0:0:0:0:0:ffff:(7f[0-9a-f]{2}):[0-9a-f]{1,4}$/.exec(address);
   return mapped !== null;
 }
+
+/** A process's environment (only readable for processes of the same user, which ours are). */
+export function environment(pid: number): Record<string, string> {
+  try {
+    const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    return Object.fromEntries(entries.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Every live process started for one ROLLOUT_HOME, wherever it sits in the tree: the runtime, its
+ * DynamoDB Local and its engines all inherit ROLLOUT_HOME, and an orphan keeps it after its parent died.
+ */
+export function processesOfHome(home: string): (ProcessInfo & { env: Record<string, string> })[] {
+  return processes()
+    .map((p) => ({ ...p, env: environment(p.pid) }))
+    .filter((p) => p.env.ROLLOUT_HOME === home);
+}
+
+export const isEngine = (p: ProcessInfo) => /engines\/reference\/main\.ts/.test(p.command);

@@ -23,6 +23,8 @@ export interface RuntimeProcess {
   child: ChildProcess;
   pid: number;
   apiUrl: string;
+  /** What the runtime printed: `dynamodb`, `sfn`, `ecs`, `eventbridge`, `api` → URL. */
+  endpoints: Record<string, string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM (a clean shutdown) or SIGKILL (a crash); resolves once the process is gone. */
   stop(signal: 'SIGTERM' | 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -49,12 +51,13 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions): Promi
     options.onLine?.(line);
   };
   createInterface({ input: child.stderr! }).on('line', onLine);
+  const endpoints: Record<string, string> = {};
   const ready = new Promise<string>((resolve, reject) => {
-    let apiUrl: string | undefined;
     createInterface({ input: child.stdout! }).on('line', (line) => {
       onLine(line);
-      apiUrl ??= /^\s+api\s+(http:\/\/\S+)$/.exec(line)?.[1];
-      if (apiUrl && line.startsWith('API token')) resolve(apiUrl);
+      const endpoint = /^\s+(\w+)\s+(http:\/\/\S+)$/.exec(line);
+      if (endpoint) endpoints[endpoint[1]!] = endpoint[2]!;
+      if (endpoints.api && line.startsWith('API token')) resolve(endpoints.api);
     });
     void exited.then(({ code, signal }) =>
       reject(new Error(`runtime exited (${code ?? signal}) before it was ready:\n${output.join('\n')}`)),
@@ -73,6 +76,7 @@ export async function startRuntimeProcess(options: RuntimeProcessOptions): Promi
       child,
       pid: child.pid!,
       apiUrl,
+      endpoints,
       exited,
       stop(signal) {
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
