@@ -3,8 +3,10 @@
  * (task-definition family → command). Tracks the task lifecycle as ECS does and
  * publishes an `ECS Task State Change` event when a task stops.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { arns, taskDefinitionFamily } from './arns.ts';
 import { AwsError, epochSeconds, type JsonService, type Log } from './http.ts';
 
@@ -63,14 +65,29 @@ export interface EcsOptions {
   /** Time between SIGTERM and SIGKILL, as ECS's stopTimeout. */
   stopGraceMs?: number;
   onTaskStopped?: (task: EcsTask) => void;
+  /**
+   * Where each running task is recorded (its process and task), so a runtime started again after
+   * being killed finds the engines of its previous run; without it, tasks live in memory only.
+   */
+  recordDir?: string;
 }
 
 interface Tracked {
   task: EcsTask;
-  child?: ChildProcess;
+  /** The task's process, leader of its own process group. */
+  pid?: number;
   stopped: Promise<EcsTask>;
   killTimer?: NodeJS.Timeout;
+  /** A task adopted from a previous run is not our child: its exit is noticed by polling. */
+  watch?: NodeJS.Timeout;
 }
+
+interface TaskRecord {
+  pid: number;
+  task: EcsTask;
+}
+
+const ADOPTED_POLL_MS = 500;
 
 const SIGNAL_EXIT_CODES: Record<string, number> = { SIGTERM: 143, SIGKILL: 137, SIGINT: 130 };
 
@@ -132,7 +149,7 @@ export class LocalEcs {
       // Own process group, so stopping the task also stops whatever the engine spawned.
       detached: true,
     });
-    tracked.child = child;
+    tracked.pid = child.pid;
     const prefix = `[ecs ${family} ${id.slice(0, 8)}]`;
     pipeLines(child.stdout, (line) => this.options.log(`${prefix} ${line}`));
     pipeLines(child.stderr, (line) => this.options.log(`${prefix} ${line}`));
@@ -141,6 +158,7 @@ export class LocalEcs {
       task.lastStatus = 'RUNNING';
       task.startedAt = Date.now();
       task.containers[0]!.lastStatus = 'RUNNING';
+      if (child.pid !== undefined) this.record({ pid: child.pid, task });
     });
     child.once('error', (error) => {
       if (child.pid === undefined)
@@ -177,14 +195,14 @@ export class LocalEcs {
   stopTask(taskArn: string, reason?: string): EcsTask {
     const tracked = this.tasks.get(taskArn) ?? this.tasks.get(arns.task(taskArn));
     if (!tracked) throw new AwsError('InvalidParameterException', 'The referenced task was not found.');
-    const { task, child } = tracked;
+    const { task, pid } = tracked;
     if (task.lastStatus === 'STOPPED' || task.desiredStatus === 'STOPPED') return task;
     task.desiredStatus = 'STOPPED';
     task.stopCode = 'UserInitiated';
     task.stoppedReason = reason ?? 'Task stopped by user';
     task.stoppingAt = Date.now();
-    signalGroup(child, 'SIGTERM');
-    tracked.killTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), this.options.stopGraceMs ?? 30_000);
+    signalGroup(pid, 'SIGTERM');
+    tracked.killTimer = setTimeout(() => signalGroup(pid, 'SIGKILL'), this.options.stopGraceMs ?? 30_000);
     return task;
   }
 
@@ -205,15 +223,83 @@ export class LocalEcs {
     for (const tracked of running) {
       this.stopTask(tracked.task.taskArn, 'Local runtime stopped');
       clearTimeout(tracked.killTimer);
-      tracked.killTimer = setTimeout(() => signalGroup(tracked.child, 'SIGKILL'), graceMs);
+      tracked.killTimer = setTimeout(() => signalGroup(tracked.pid, 'SIGKILL'), graceMs);
     }
     await Promise.all(running.map((t) => t.stopped));
     // SIGKILL is asynchronous: wait until no process of any task's group is left.
-    const groups = [...this.tasks.values()].flatMap((t) => (t.child?.pid ? [t.child.pid] : []));
+    const groups = [...this.tasks.values()].flatMap((t) => (t.pid ? [t.pid] : []));
     const deadline = Date.now() + graceMs;
     while (groups.some(groupExists) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /**
+   * The tasks a previous run recorded (it was killed before it could stop them): one whose process
+   * still runs is tracked again, so it can be listed, stopped and is stopped with the runtime; one
+   * that ended meanwhile is reported stopped, so whoever watches ECS events learns it is gone.
+   */
+  adoptRecorded(): { adopted: number; gone: number } {
+    const dir = this.options.recordDir;
+    const counts = { adopted: 0, gone: 0 };
+    if (!dir || !existsSync(dir)) return counts;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+      let record: TaskRecord;
+      try {
+        record = JSON.parse(readFileSync(join(dir, file), 'utf8')) as TaskRecord;
+      } catch (error) {
+        this.options.log(`[ecs] unreadable task record ${file}, dropped: ${(error as Error).message}`);
+        rmSync(join(dir, file), { force: true });
+        continue;
+      }
+      const { pid, task } = record;
+      if (this.tasks.has(task.taskArn)) continue;
+      let settle!: (task: EcsTask) => void;
+      const tracked: Tracked = { task, pid, stopped: new Promise((resolve) => (settle = resolve)) };
+      this.tasks.set(task.taskArn, tracked);
+      const ended = () =>
+        task.stopCode === 'UserInitiated'
+          ? this.finish(
+              tracked,
+              settle,
+              undefined,
+              'UserInitiated',
+              task.stoppedReason ?? 'Task stopped by user',
+            )
+          : this.finish(
+              tracked,
+              settle,
+              undefined,
+              'EssentialContainerExited',
+              'Essential container in task exited',
+            );
+      if (isTaskProcess(pid, task.taskArn)) {
+        tracked.watch = setInterval(() => {
+          if (!isTaskProcess(pid, task.taskArn)) ended();
+        }, ADOPTED_POLL_MS);
+        tracked.watch.unref();
+        counts.adopted++;
+        this.options.log(
+          `[ecs] adopted ${task.family} task ${task.taskArn} (pid ${pid}) from a previous run`,
+        );
+      } else {
+        ended();
+        counts.gone++;
+      }
+    }
+    return counts;
+  }
+
+  private record(record: TaskRecord) {
+    const dir = this.options.recordDir;
+    if (!dir) return;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${recordName(record.task)}.json`), JSON.stringify(record));
+  }
+
+  private forget(task: EcsTask) {
+    const dir = this.options.recordDir;
+    if (dir) rmSync(join(dir, `${recordName(task)}.json`), { force: true });
   }
 
   private finish(
@@ -226,8 +312,10 @@ export class LocalEcs {
     const { task } = tracked;
     if (task.lastStatus === 'STOPPED') return;
     clearTimeout(tracked.killTimer);
+    clearInterval(tracked.watch);
     // The engine may have left children in its group; they die with the task, as with a container.
-    signalGroup(tracked.child, 'SIGKILL');
+    signalGroup(tracked.pid, 'SIGKILL');
+    this.forget(task);
     task.lastStatus = 'STOPPED';
     task.desiredStatus = 'STOPPED';
     task.stopCode = stopCode;
@@ -242,10 +330,30 @@ export class LocalEcs {
   }
 }
 
-function signalGroup(child: ChildProcess | undefined, signal: NodeJS.Signals) {
-  if (child?.pid === undefined) return;
+const recordName = (task: EcsTask) => task.taskArn.split('/').pop() ?? task.taskArn;
+
+/**
+ * Whether `pid` is still this task's process and not a reused pid: its environment carries the
+ * task's TASK_ARN (readable on Linux; elsewhere a live pid has to do).
+ */
+function isTaskProcess(pid: number, taskArn: string): boolean {
   try {
-    process.kill(-child.pid, signal);
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`TASK_ARN=${taskArn}`);
+  } catch {
+    if (existsSync('/proc/self')) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals) {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
   } catch {
     // The group is already gone.
   }

@@ -127,6 +127,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       engineCommands: options.engineCommands ?? engineCommandsFromCatalog(),
       log,
       ...(options.ecsStopGraceMs !== undefined ? { stopGraceMs: options.ecsStopGraceMs } : {}),
+      ...(options.inMemory ? {} : { recordDir: join(home, 'ecs') }),
       onTaskStopped: (task) =>
         bus.publish(DEFAULT_BUS_NAME, 'aws.ecs', 'ECS Task State Change', taskStateChangeDetail(task), [
           task.taskArn,
@@ -200,6 +201,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       cleanups.push(() => poller.stop());
     }
     bus.startSchedules();
+    // Last, once functions can run: an engine of the previous run that ended meanwhile is reported stopped.
+    const previous = ecs.adoptRecorded();
+    if (previous.adopted || previous.gone) {
+      log(`engines of the previous run: ${previous.adopted} still running (adopted), ${previous.gone} gone`);
+    }
 
     return {
       endpoints: {
