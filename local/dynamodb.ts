@@ -66,7 +66,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
 
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  // A JVM start on a busy machine can take well over half a minute; the deadline only bounds a failed start.
+  const deadline = Date.now() + (options.startTimeoutMs ?? 120_000);
   let exitCode: number | null | undefined;
   void exited.then((code) => {
     exitCode = code;
