@@ -3,6 +3,7 @@
  * Functions know the state machines and the bus by these deterministic names because the state
  * machines reference the functions' ARNs: a reference in both directions would be a CloudFormation cycle.
  */
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
@@ -11,6 +12,20 @@ import type { IConstruct } from 'constructs';
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 export const resourceName = (prefix: string, name: string) => `${prefix}-${name}`;
+
+/** EventBridge rule names: 1-64 characters (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html). */
+export const RULE_NAME_MAX = 64;
+
+/**
+ * `${prefix}-${name}` when it fits `max`; otherwise cut, with a hash of the full name appended so two
+ * long names never collide. The prefix accepts 40 characters, and the derived names must still fit.
+ */
+export function boundedName(prefix: string, name: string, max: number): string {
+  const full = resourceName(prefix, name);
+  if (full.length <= max) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${full.slice(0, max - hash.length - 1).replace(/-+$/, '')}-${hash}`;
+}
 
 export function stateMachineArn(scope: IConstruct, prefix: string, machine: string): string {
   return Stack.of(scope).formatArn({

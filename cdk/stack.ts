@@ -86,6 +86,7 @@ export class RolloutStack extends Stack {
       functions: FUNCTIONS,
       functionNamed: (name) => this.functions.get(name),
       table: this.data.table,
+      clusterArn: this.engines.cluster.clusterArn,
     });
     this.api = new Api(this, 'Api', {
       prefix: config.prefix,

@@ -6,8 +6,6 @@
 export interface EngineSpec {
   /** The service (stage) name this engine serves. */
   service: string;
-  /** ECS task definition family; also the key the local ECS endpoint runs by. */
-  family: string;
   containerName: string;
   cpu: number;
   memoryMb: number;
@@ -22,7 +20,6 @@ export interface EngineSpec {
 export const ENGINE_CATALOG: readonly EngineSpec[] = [
   {
     service: 'media-engine',
-    family: 'tenant-rollout-media-engine',
     containerName: 'engine',
     cpu: 256,
     memoryMb: 512,
@@ -35,3 +32,16 @@ export const ENGINE_CATALOG: readonly EngineSpec[] = [
 
 export const engineFor = (service: string): EngineSpec | undefined =>
   ENGINE_CATALOG.find((e) => e.service === service);
+
+/**
+ * The task-definition family of an engine: prefixed like every other resource, so two stacks in one
+ * region never run each other's engines. The task machine composes it from the deployed prefix.
+ */
+export const engineFamily = (prefix: string, service: string) => `${prefix}-${service}`;
+
+/** The catalog entry a family belongs to, whatever the prefix (the longest service name that ends it). */
+export function engineForFamily(family: string): EngineSpec | undefined {
+  return ENGINE_CATALOG.filter((e) => family.endsWith(`-${e.service}`)).sort(
+    (a, b) => b.service.length - a.service.length,
+  )[0];
+}

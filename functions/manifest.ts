@@ -21,7 +21,15 @@ export type FunctionTrigger =
    * An EventBridge rule invokes it for events of this detail-type (and source, when given).
    * Events from AWS services (source `aws.*`) arrive on the default bus, all others on the project bus.
    */
-  | { kind: 'event'; detailType: string; source?: string };
+  | {
+      kind: 'event';
+      detailType: string;
+      source?: string;
+      /** Fields the event's detail must have (EventBridge pattern syntax). */
+      detail?: Record<string, string[]>;
+      /** Only events about this deployment's ECS cluster (its ARN is added to the pattern's detail). */
+      inProjectCluster?: boolean;
+    };
 
 export interface FunctionSpec {
   /** Short name; the deployed function is `${prefix}-${name}`; ASL refers to it as `${<Pascal>FunctionArn}`. */
@@ -127,7 +135,8 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description:
       'Task machine: records the failure, stops an engine that never handed off, releases the lock',
     ...STEP,
-    uses: ['ecs'],
+    // sfn: it asks whether the task's execution still runs (DescribeExecution).
+    uses: ['ecs', 'sfn'],
     env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
   },
   {
@@ -138,7 +147,14 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ...STEP,
     uses: ['sfn'],
     env: TABLE_ONLY,
-    trigger: { kind: 'event', source: ECS_EVENT_SOURCE, detailType: ECS_TASK_STATE_CHANGE },
+    // AWS sends every task state change of the account; only stopped tasks of our cluster matter.
+    trigger: {
+      kind: 'event',
+      source: ECS_EVENT_SOURCE,
+      detailType: ECS_TASK_STATE_CHANGE,
+      detail: { lastStatus: ['STOPPED'] },
+      inProjectCluster: true,
+    },
   },
   {
     name: 'rollback-stage',

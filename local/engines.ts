@@ -1,6 +1,7 @@
 /** The engine catalog as the local ECS endpoint runs it: each family is a Node child process. */
 import { fileURLToPath } from 'node:url';
-import { ENGINE_CATALOG } from '../engines/catalog.ts';
+import { ENGINE_CATALOG, engineFamily } from '../engines/catalog.ts';
+import { RESOURCE_PREFIX } from './arns.ts';
 import type { EngineCommand } from './ecs.ts';
 
 const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -14,7 +15,7 @@ export function engineCommandsFromCatalog(
 ): Record<string, EngineCommand> {
   return Object.fromEntries(
     ENGINE_CATALOG.map((engine) => [
-      engine.family,
+      engineFamily(RESOURCE_PREFIX, engine.service),
       // Locally every engine picks a free port and reports it in its hand-off.
       {
         command: process.execPath,

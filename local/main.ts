@@ -6,25 +6,17 @@ import { join } from 'node:path';
 import { depsFromEnv } from '../functions/core/deps.ts';
 import { sweep } from '../functions/core/orchestration/supervisor.ts';
 import { localToken, startApiServer } from './api-server.ts';
+import { localPorts } from './ports.ts';
 import { startLocalRuntime } from './runtime.ts';
 
-const DEFAULT_PORT = 3000;
 const SUPERVISOR_EVERY_MS = 10_000;
-
-function apiPort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return DEFAULT_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`ROLLOUT_PORT must be a port number (0-65535), got "${raw}"`);
-  }
-  return port;
-}
 
 const started = Date.now();
 const home = process.env.ROLLOUT_HOME || join(process.cwd(), '.rollout');
-const port = apiPort(process.env.ROLLOUT_PORT);
+const { api: port, ...endpointPorts } = localPorts();
 const runtime = await startLocalRuntime({
   home,
+  ports: endpointPorts,
   scheduleEveryMs: { supervisor: SUPERVISOR_EVERY_MS },
   extraEnv: { SUPERVISOR_SWEEPS: '1' },
 });

@@ -10,7 +10,7 @@ import {
   type ScheduleRuleSpec,
 } from '../functions/core/rules.ts';
 import type { FunctionSpec } from '../functions/manifest.ts';
-import { DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
+import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
 
 export type { EventPattern, PatternMatcher };
 export type ScheduleRule = ScheduleRuleSpec;
@@ -29,7 +29,7 @@ export function rulesFromManifest(functions: readonly FunctionSpec[]): {
   events: EventRule[];
   schedules: ScheduleRule[];
 } {
-  const { events, schedules } = deriveRules(functions);
+  const { events, schedules } = deriveRules(functions, { clusterArn: arns.cluster() });
   return {
     events: events.map((rule) => ({
       ...rule,

@@ -180,6 +180,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [placeholders.tableName]: tableName,
       [placeholders.eventBusName]: PROJECT_BUS_NAME,
       [placeholders.clusterArn]: arns.cluster(),
+      [placeholders.resourcePrefix]: RESOURCE_PREFIX,
     };
     for (const f of functions) values[placeholders.functionArn(f.name)] = arns.function(f.name);
     for (const m of machines) values[placeholders.stateMachineArn(m.name)] = arns.stateMachine(m.name);

@@ -54,6 +54,8 @@ export const placeholders = {
   tableName: 'TableName',
   eventBusName: 'EventBusName',
   clusterArn: 'ClusterArn',
+  /** The deployment's name prefix (engine task-definition families are `${prefix}-${service}`). */
+  resourcePrefix: 'ResourcePrefix',
 } as const;
 
 export const readDefinition = (spec: StateMachineSpec) => readFileSync(spec.file, 'utf8');

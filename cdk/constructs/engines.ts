@@ -27,7 +27,7 @@ import {
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { EngineSpec } from '../../engines/catalog.ts';
+import { type EngineSpec, engineFamily } from '../../engines/catalog.ts';
 import { acknowledge } from '../nag.ts';
 import { REPO_ROOT, resourceName } from '../names.ts';
 
@@ -56,8 +56,8 @@ export class Engines extends Construct {
 
   constructor(scope: Construct, id: string, props: EnginesProps) {
     super(scope, id);
-    const families = props.catalog.map((e) => e.family);
-    if (new Set(families).size !== families.length) throw new Error('engine catalog repeats a family');
+    const services = props.catalog.map((e) => e.service);
+    if (new Set(services).size !== services.length) throw new Error('engine catalog repeats a service');
 
     this.vpc = props.vpcId ? Vpc.fromLookup(this, 'Vpc', { vpcId: props.vpcId }) : this.newVpc(props);
     this.subnets = { subnetType: SubnetType.PRIVATE_WITH_EGRESS };
@@ -116,7 +116,7 @@ export class Engines extends Construct {
 
   private taskDefinition(engine: EngineSpec, props: EnginesProps) {
     const taskDefinition = new FargateTaskDefinition(this, `${engine.service}TaskDefinition`, {
-      family: engine.family,
+      family: engineFamily(props.prefix, engine.service),
       cpu: engine.cpu,
       memoryLimitMiB: engine.memoryMb,
       runtimePlatform: {

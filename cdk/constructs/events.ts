@@ -18,7 +18,7 @@ import {
 } from '../../functions/core/rules.ts';
 import type { FunctionSpec } from '../../functions/manifest.ts';
 import { acknowledge } from '../nag.ts';
-import { resourceName } from '../names.ts';
+import { boundedName, RULE_NAME_MAX } from '../names.ts';
 import type { RolloutFunction } from './rollout-function.ts';
 
 export interface EventsProps {
@@ -29,6 +29,8 @@ export interface EventsProps {
   functionNamed: (name: string) => RolloutFunction;
   /** The table whose stream feeds `stream`-triggered functions. */
   table: ITable;
+  /** Rules about ECS tasks match this cluster only. */
+  clusterArn: string;
 }
 
 /** CDK spells `detail-type` as `detailType`; every other pattern field passes through unchanged. */
@@ -49,11 +51,11 @@ export class Events extends Construct {
     if (!props.busName || props.busName === 'default') throw new Error('the project bus needs its own name');
     this.bus = new EventBus(this, 'Bus', { eventBusName: props.busName });
 
-    const { events, schedules } = rulesFromManifest(props.functions);
+    const { events, schedules } = rulesFromManifest(props.functions, { clusterArn: props.clusterArn });
     this.rules = events.map(
       (spec) =>
         new Rule(this, `${spec.name}Rule`, {
-          ruleName: resourceName(props.prefix, spec.name),
+          ruleName: boundedName(props.prefix, spec.name, RULE_NAME_MAX),
           description: `Invokes ${spec.target.function} (functions/manifest.ts trigger)`,
           ...(spec.eventBusName === 'project' ? { eventBus: this.bus } : {}),
           eventPattern: cdkPattern(spec.pattern),
@@ -63,7 +65,7 @@ export class Events extends Construct {
     this.schedules = schedules.map(
       (spec) =>
         new Rule(this, `${spec.name}Rule`, {
-          ruleName: resourceName(props.prefix, spec.name),
+          ruleName: boundedName(props.prefix, spec.name, RULE_NAME_MAX),
           description: `Runs ${spec.target.function} every ${spec.rateMinutes} minute(s)`,
           schedule: Schedule.rate(Duration.minutes(spec.rateMinutes)),
           targets: [new LambdaFunction(props.functionNamed(spec.target.function), { retryAttempts: 0 })],

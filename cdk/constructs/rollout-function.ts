@@ -83,6 +83,9 @@ export class RolloutFunction extends NodejsFunction {
         mainFields: ['module', 'main'],
         banner: REQUIRE_BANNER,
         minify: true,
+        // Domain errors are named after their class (new.target.name); Step Functions' Retry/Catch and
+        // failureInfo read that name, so minification must not shorten it.
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         // The Node.js 24 runtime ships AWS SDK v3 (clients, lib-dynamodb, util-dynamodb).

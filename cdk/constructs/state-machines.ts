@@ -132,6 +132,7 @@ export class StateMachines extends Construct {
       [placeholders.tableName]: props.tableName,
       [placeholders.eventBusName]: props.eventBusName,
       [placeholders.clusterArn]: props.cluster.clusterArn,
+      [placeholders.resourcePrefix]: props.prefix,
     };
   }
 

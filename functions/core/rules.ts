@@ -43,7 +43,10 @@ export const busForSource = (source: string | undefined): BusKind =>
 
 const ruleSafe = (text: string) => text.replaceAll(/[^A-Za-z0-9]+/g, '-');
 
-export function rulesFromManifest(functions: readonly FunctionSpec[]): {
+export function rulesFromManifest(
+  functions: readonly FunctionSpec[],
+  deployment: { clusterArn: string },
+): {
   events: EventRuleSpec[];
   schedules: ScheduleRuleSpec[];
 } {
@@ -58,6 +61,14 @@ export function rulesFromManifest(functions: readonly FunctionSpec[]): {
         pattern: {
           'detail-type': [trigger.detailType],
           ...(trigger.source === undefined ? {} : { source: [trigger.source] }),
+          ...(trigger.detail || trigger.inProjectCluster
+            ? {
+                detail: {
+                  ...trigger.detail,
+                  ...(trigger.inProjectCluster ? { clusterArn: [deployment.clusterArn] } : {}),
+                },
+              }
+            : {}),
         },
         target: { function: fn.name },
       });

@@ -5,10 +5,14 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTEXT_DEFAULTS, configFromContext } from '../../cdk/config.ts';
+import { ENGINE_CATALOG } from '../../engines/catalog.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
 import { SETTINGS_ENV } from '../../functions/core/settings.ts';
 import { FUNCTIONS } from '../../functions/manifest.ts';
 import { resourcesOf, type Synthesized, synthesize } from './support.ts';
+
+/** 40 characters: the longest prefix configFromContext accepts. */
+const LONGEST_PREFIX = 'acme-rollout-0123456789-0123456789-abcde';
 
 const read = (context: Record<string, unknown>) => (key: string) => context[key];
 
@@ -73,7 +77,7 @@ describe('a non-default configuration', () => {
   beforeAll(() => {
     synth = synthesize({
       context: {
-        prefix: 'acme-rollout',
+        prefix: LONGEST_PREFIX,
         authIssuer: 'https://issuer.example.com/',
         authAudience: 'rollout-api',
         deletionProtection: false,
@@ -108,13 +112,46 @@ describe('a non-default configuration', () => {
   it('names resources with the prefix', () => {
     for (const fn of FUNCTIONS) {
       synth.template.hasResourceProperties('AWS::Lambda::Function', {
-        FunctionName: `acme-rollout-${fn.name}`,
+        FunctionName: `${LONGEST_PREFIX}-${fn.name}`,
       });
     }
-    synth.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'acme-rollout' });
+    synth.template.hasResourceProperties('AWS::Events::EventBus', { Name: LONGEST_PREFIX });
     synth.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineName: 'acme-rollout-plan',
+      StateMachineName: `${LONGEST_PREFIX}-plan`,
     });
+    for (const engine of ENGINE_CATALOG) {
+      synth.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Family: `${LONGEST_PREFIX}-${engine.service}`,
+      });
+    }
+  });
+
+  // The longest prefix the configuration accepts still gives every name AWS accepts.
+  it.each([
+    // https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html
+    ['AWS::Lambda::Function', 'FunctionName', 64],
+    // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+    ['AWS::Events::Rule', 'Name', 64],
+    // https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+    ['AWS::IAM::Role', 'RoleName', 64],
+    // https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+    ['AWS::Logs::LogGroup', 'LogGroupName', 512],
+    // https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+    ['AWS::StepFunctions::StateMachine', 'StateMachineName', 80],
+    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+    ['AWS::CloudWatch::Alarm', 'AlarmName', 255],
+    // https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html
+    ['AWS::ECS::TaskDefinition', 'Family', 255],
+    ['AWS::ECS::Cluster', 'ClusterName', 255],
+    // https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_CreateEventBus.html
+    ['AWS::Events::EventBus', 'Name', 256],
+  ] as const)('keeps every %s %s within %i characters', (type, property, max) => {
+    const names = Object.values(resourcesOf(synth.template, type))
+      .map((r) => (r as { Properties?: Record<string, unknown> }).Properties?.[property])
+      .filter((n): n is string => typeof n === 'string');
+
+    for (const name of names) expect(name.length, name).toBeLessThanOrEqual(max);
+    if (type !== 'AWS::IAM::Role') expect(names.length).toBeGreaterThan(0);
   });
 
   it('lets the table be deleted without deletion protection', () => {

@@ -1,7 +1,14 @@
 /** The pure rule derivation CDK and the local runtime share (functions/core/rules.ts). */
 import { describe, expect, it } from 'vitest';
-import { busForSource, rulesFromManifest, STREAM_EVENT_FILTER } from '../../functions/core/rules.ts';
+import {
+  busForSource,
+  rulesFromManifest as derive,
+  STREAM_EVENT_FILTER,
+} from '../../functions/core/rules.ts';
 import type { FunctionSpec } from '../../functions/manifest.ts';
+
+const CLUSTER = 'arn:aws:ecs:eu-west-1:123456789012:cluster/rollout';
+const rulesFromManifest = (functions: FunctionSpec[]) => derive(functions, { clusterArn: CLUSTER });
 
 const base: Omit<FunctionSpec, 'name' | 'trigger'> = {
   entry: 'functions/x.ts',
@@ -37,6 +44,28 @@ describe('rulesFromManifest', () => {
         target: { function: 'watcher' },
       },
     ]);
+  });
+
+  it("narrows a trigger to the deployment's own cluster and to the detail it names", () => {
+    const { events } = rulesFromManifest([
+      {
+        ...base,
+        name: 'stopped',
+        trigger: {
+          kind: 'event',
+          detailType: 'ECS Task State Change',
+          source: 'aws.ecs',
+          detail: { lastStatus: ['STOPPED'] },
+          inProjectCluster: true,
+        },
+      },
+    ]);
+
+    expect(events[0]?.pattern).toEqual({
+      'detail-type': ['ECS Task State Change'],
+      source: ['aws.ecs'],
+      detail: { lastStatus: ['STOPPED'], clusterArn: [CLUSTER] },
+    });
   });
 
   it('turns schedule triggers into rate schedules and ignores http and stream triggers', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENGINE_CATALOG } from '../../engines/catalog.ts';
+import { ENGINE_CATALOG, engineFamily } from '../../engines/catalog.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
 import { RESOURCE_ENV } from '../../functions/core/resources.ts';
 import { rulesFromManifest, STREAM_EVENT_FILTER } from '../../functions/core/rules.ts';
@@ -161,6 +161,14 @@ describe('functions', () => {
     expect(code).toMatch(/from\s*"@aws-sdk\/client-eventbridge"/);
     expect(code).not.toContain('class EventBridgeClient');
     expect(code).toMatch(/export\s*\{[^}]*handler/);
+  });
+
+  it('keeps class names in minified bundles, so domain errors reach Step Functions by their own names', () => {
+    const { props } = functionNamed('run-stage');
+    const key = (props.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+    const code = readFileSync(join(synth.assemblyDir, `asset.${key}`, 'index.mjs'), 'utf8');
+
+    expect(code).toMatch(/__name\([\w$]+,\s*"IllegalTransition"\)/);
   });
 
   const tableActions = (fn: FunctionSpec) =>
@@ -345,7 +353,8 @@ describe('engines', () => {
     '%s has a Fargate task definition from the catalog',
     (_service, engine) => {
       synth.template.hasResourceProperties('AWS::ECS::TaskDefinition', {
-        Family: engine.family,
+        // Prefixed: two stacks in one region never run each other's engines.
+        Family: engineFamily(PREFIX, engine.service),
         Cpu: String(engine.cpu),
         Memory: String(engine.memoryMb),
         NetworkMode: 'awsvpc',
@@ -461,7 +470,10 @@ describe('events', () => {
   });
 
   it('has one rule per event trigger, on the bus its source publishes to', () => {
-    const { events } = rulesFromManifest(FUNCTIONS);
+    const [clusterId] = Object.keys(resources('AWS::ECS::Cluster'));
+    const { events } = rulesFromManifest(FUNCTIONS, {
+      clusterArn: { 'Fn::GetAtt': [clusterId, 'Arn'] } as unknown as string,
+    });
     expect(events.length).toBeGreaterThan(0);
     const [busId] = Object.keys(resources('AWS::Events::EventBus'));
     for (const rule of events) {
@@ -484,7 +496,7 @@ describe('events', () => {
   });
 
   it('runs every scheduled function on its rate', () => {
-    const { schedules } = rulesFromManifest(FUNCTIONS);
+    const { schedules } = rulesFromManifest(FUNCTIONS, { clusterArn: 'unused' });
     expect(schedules.map((s) => s.target.function)).toContain('supervisor');
     for (const schedule of schedules) {
       synth.template.hasResourceProperties('AWS::Events::Rule', {

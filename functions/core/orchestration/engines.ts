@@ -4,7 +4,7 @@
  * that wait itself, and the registry follows what ECS saw.
  */
 import { SendTaskFailureCommand } from '@aws-sdk/client-sfn';
-import { ENGINE_CATALOG, type EngineSpec } from '../../../engines/catalog.ts';
+import { type EngineSpec, engineForFamily } from '../../../engines/catalog.ts';
 import type { Deps } from '../deps.ts';
 import type { EngineRecord } from '../model.ts';
 
@@ -47,7 +47,7 @@ const familyOf = (taskDefinitionArn: string) =>
 export function stoppedEngine(detail: EcsTaskDetail): StoppedEngine | undefined {
   if (detail.lastStatus !== 'STOPPED' || !detail.taskDefinitionArn) return undefined;
   const family = familyOf(detail.taskDefinitionArn);
-  const spec = ENGINE_CATALOG.find((e) => e.family === family);
+  const spec = family ? engineForFamily(family) : undefined;
   if (!spec) return undefined;
   const env = new Map(
     (detail.overrides?.containerOverrides ?? []).flatMap((o) =>

@@ -149,7 +149,6 @@ export async function engineLaunch(deps: Deps, task: Task, plan: Plan, spec: Eng
     updatedAt: now,
   });
   return {
-    taskDefinition: spec.family,
     containerName: spec.containerName,
     tenantId: task.tenantId,
     service: spec.service,
