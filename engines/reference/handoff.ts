@@ -85,15 +85,22 @@ export async function readTaskMetadata(env: NodeJS.ProcessEnv): Promise<{ taskAr
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
-/** A wildcard bind address is not something a caller can connect to, so report a reachable one instead. */
+/**
+ * A wildcard bind address is not something a caller can connect to, so report a reachable one instead.
+ * Without one (no task metadata, nothing configured) there is none to report: 127.0.0.1 would send
+ * every health check and broadcast to the caller itself, so the hand-off fails instead.
+ */
 export function advertisedHost(
   bindHost: string,
   configured: string | undefined,
   metadataIp: string | undefined,
-) {
+): string {
   if (configured) return configured;
   if (!WILDCARD_HOSTS.has(bindHost)) return bindHost;
-  return metadataIp ?? '127.0.0.1';
+  if (metadataIp) return metadataIp;
+  throw new Error(
+    `listening on ${bindHost || 'every interface'} but the task metadata gave no address; set ENGINE_ADVERTISE_HOST`,
+  );
 }
 
 export async function handOff(input: HandOffInput): Promise<HandOffOutcome> {

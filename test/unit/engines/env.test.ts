@@ -55,7 +55,10 @@ describe('hand-off payload', () => {
     expect(advertisedHost('0.0.0.0', 'engine.internal', '10.0.0.9')).toBe('engine.internal');
     expect(advertisedHost('127.0.0.1', undefined, '10.0.0.9')).toBe('127.0.0.1');
     expect(advertisedHost('0.0.0.0', undefined, '10.0.0.9')).toBe('10.0.0.9');
-    expect(advertisedHost('0.0.0.0', undefined, undefined)).toBe('127.0.0.1');
+  });
+
+  it('refuses to advertise an address it does not know rather than loopback', () => {
+    expect(() => advertisedHost('0.0.0.0', undefined, undefined)).toThrow(/ENGINE_ADVERTISE_HOST/);
   });
 
   it('builds the endpoint from host and port', () => {
