@@ -1,12 +1,15 @@
 /**
  * The demo's tenants: ONE reference engine process serving every example tenant's
  * services as slots `/t/{tenantId}/{service}`, each reporting version "1" until a
- * config arrives. `examples/plan.json` points at it.
+ * config arrives. On start it writes the example plans, pointed at itself, to
+ * `$ROLLOUT_HOME/examples/` (default `./.rollout/examples/`).
  *
- *   npm exec -- node examples/start-demo-engines.ts      (DEMO_ENGINE_PORT, default 4100;
+ *   npm exec -- node examples/start-demo-engines.ts      (DEMO_ENGINE_PORT, default 4100, 0 for any free port;
  *                                                          DEMO_ENGINE_WARMUP_POLLS, default 4)
  */
+import { relative, sep } from 'node:path';
 import { startReferenceEngine } from '../engines/reference/server.ts';
+import { examplesDir, writeExamplePlans } from './demo-plans.ts';
 
 const DEFAULT_PORT = 4100;
 const raw = process.env.DEMO_ENGINE_PORT;
@@ -24,10 +27,13 @@ const engine = await startReferenceEngine({
   engineVersion: '1',
   faults: warmupPolls > 0 ? [{ healthyAfterPolls: warmupPolls }] : [],
 });
+const plans = await writeExamplePlans(engine.url, examplesDir());
 console.log(
   `demo reference engine on ${engine.url} (every slot reports version 1 until configured, and a new version after ${warmupPolls} health polls)`,
 );
 console.log(`  e.g. ${engine.url}/t/acme/app/health    admin: ${engine.url}/_admin/state`);
+const shown = (file: string) => (file.startsWith(process.cwd() + sep) ? relative(process.cwd(), file) : file);
+console.log(`example plans for it: ${plans.map(shown).join(', ')}`);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

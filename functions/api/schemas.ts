@@ -137,6 +137,10 @@ export const dryRunResultSchema = z.object({
     }),
   ),
   lockConflicts: z.array(lockConflictSchema),
+  /** Endpoints whose health check did not answer when probed once, without sending a config. */
+  unreachableEndpoints: z.array(
+    z.object({ tenantId: z.string(), endpoint: z.string(), url: z.string(), error: z.string() }),
+  ),
 });
 export type DryRunResult = z.infer<typeof dryRunResultSchema>;
 
@@ -161,6 +165,8 @@ export const taskStatusInfoSchema = z.object({
   stages: z.array(z.string()),
   completedStageNames: z.array(z.string()),
   version: z.string(),
+  /** The version the tenant ran before, when the plan named it (`sourceTenantDeployConfig`). */
+  fromVersion: z.string().optional(),
   paused: z.boolean(),
   cancelled: z.boolean(),
   retryCount: z.number().int(),

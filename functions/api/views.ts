@@ -43,6 +43,9 @@ export function taskStatusInfo(task: Task, links: Links): TaskStatusInfo {
     stages: task.stages,
     completedStageNames: task.completedStages,
     version: String(task.config.deployUnitVersion),
+    ...(task.config.sourceTenantDeployConfig
+      ? { fromVersion: String(task.config.sourceTenantDeployConfig.deployUnitVersion) }
+      : {}),
     paused: task.paused,
     cancelled: task.cancelled,
     retryCount: task.retryCount,

@@ -4,6 +4,7 @@
  */
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Deps } from '../deps.ts';
+import { probeEndpoints, type UnansweredEndpoint } from '../endpoint-probe.ts';
 import { IllegalTransition, NotFound } from '../errors.ts';
 import { isTerminalPlan, isTerminalTask, type RolloutEvent, type Task } from '../model.ts';
 import { parseOrThrow, planRequestSchema } from '../schemas.ts';
@@ -30,6 +31,8 @@ export interface PlanPreview {
     lockConflict?: LockConflict;
   }[];
   lockConflicts: LockConflict[];
+  /** Endpoints whose health check did not answer (2xx) when probed once, without a config. */
+  unreachableEndpoints: UnansweredEndpoint[];
 }
 
 const LOCK_READS_IN_PARALLEL = 16;
@@ -64,12 +67,20 @@ export async function previewPlan(deps: Deps, body: unknown): Promise<PlanPrevie
       ...(conflict ? { lockConflict: conflict } : {}),
     };
   });
+  const probe = await probeEndpoints(request.configs, {
+    healthPath: settings.healthCheck.path,
+    timeoutSeconds: settings.healthCheck.timeoutSeconds,
+    fetch: deps.fetch,
+  });
+  const unanswered = new Set(probe.unanswered.map((u) => u.url)).size;
+  const endpoints = `${probe.probed - unanswered} of ${probe.probed + probe.skipped} endpoint(s) answer their health check${probe.skipped ? ` (${probe.skipped} not probed: time budget spent)` : ''}`;
   return {
     dryRun: true,
-    message: `valid: ${tasks.length} task(s); ${conflicts.size} tenant(s) locked by another plan would wait`,
+    message: `valid: ${tasks.length} task(s); ${conflicts.size} tenant(s) locked by another plan would wait; ${endpoints}`,
     settings,
     tasks,
     lockConflicts: [...conflicts.values()],
+    unreachableEndpoints: probe.unanswered,
   };
 }
 
