@@ -15,6 +15,8 @@ function optionFlags(option: Option): string[] {
   return [option.long, option.short].filter((f): f is string => Boolean(f));
 }
 
+const VERSION_FLAGS = ['--version', '-V'];
+
 function walk(command: Command, path: string, inherited: Node['options'], nodes: Node[]) {
   const own = command.options.flatMap((o) =>
     optionFlags(o).map((flag) => ({
@@ -34,8 +36,9 @@ function walk(command: Command, path: string, inherited: Node['options'], nodes:
     commands: command.commands.map((c) => ({ name: c.name(), description: c.description() })),
     options,
   });
-  for (const sub of command.commands)
-    walk(sub, path ? `${path} ${sub.name()}` : sub.name(), [...inherited, ...own], nodes);
+  // --version belongs to the program alone; the other global options work after any command.
+  const passedOn = [...inherited, ...own.filter((o) => !VERSION_FLAGS.includes(o.flag))];
+  for (const sub of command.commands) walk(sub, path ? `${path} ${sub.name()}` : sub.name(), passedOn, nodes);
   return nodes;
 }
 

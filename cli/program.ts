@@ -205,7 +205,7 @@ CANCELLED or ROLLBACK_FAILED, 1 when the API stayed unreachable for 5 minutes.`,
     )
     .action(async (planId: string, options: TaskFilter, command: Command) => {
       const { client, ui } = context(command);
-      setExit(await watchPlan(client(), planId, ui, options));
+      setExit(await watchPlan(client(), planId, ui, options, (line) => io.err(line)));
     });
 
   plan

@@ -172,7 +172,8 @@ export async function watchPlan(
   client: Client,
   planId: string,
   ui: Ui,
-  filter: TaskFilter = {},
+  filter: TaskFilter,
+  warn: (line: string) => void,
 ): Promise<number> {
   const live = ui.format === 'table';
   const tty = live && ui.out.isTTY;
@@ -185,14 +186,16 @@ export async function watchPlan(
     if (tty && latest) draw(frame(ui, latest.plan, latest.tasks, size(), notice));
   };
   const describe = retryNotice(client);
+  // Piped, the change log carries the notice; machine output keeps it on stderr.
+  const say = (line: string) => (live ? ui.out.write(`${line}\n`) : warn(`${line}\n`));
   const onRetry = (info: { attempt: number; delayMs: number; error: Unreachable }) => {
     notice = describe(info);
     if (tty) render();
-    else if (live && info.attempt === 1) ui.out.write(`${notice}\n`);
+    else if (info.attempt === 1) say(notice);
   };
   const reconnect = <T>(call: () => Promise<T>) =>
     withReconnect(call, onRetry).then((value) => {
-      if (notice && live && !tty) ui.out.write(`reconnected to ${client.config.url}\n`);
+      if (notice && !tty) say(`reconnected to ${client.config.url}`);
       notice = undefined;
       return value;
     });
