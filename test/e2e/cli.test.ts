@@ -54,6 +54,9 @@ function background(command: string, args: string[], env: Record<string, string>
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const seen = { stdout: '', stderr: '' };
+  // Decoded as a stream: a character split across two chunks must not become two replacement characters.
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
   child.stdout!.on('data', (chunk) => {
     seen.stdout += chunk;
   });
