@@ -4,7 +4,8 @@
  * only the keys given here become environment variables.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { deploymentSettings, SETTINGS_ENV } from '../functions/core/settings.ts';
+import { SETTINGS_ENV } from '../functions/core/env.ts';
+import { deploymentSettings } from '../functions/core/settings.ts';
 
 export interface AuthConfig {
   issuer: string;

@@ -5,10 +5,10 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { API_TOKEN_ENV } from './api/auth.ts';
 import { dispatch } from './api/dispatch.ts';
 import { fromHttpApiEvent, toHttpApiResult } from './api/http-api.ts';
 import { depsFromEnv } from './core/deps.ts';
+import { API_TOKEN_ENV } from './core/env.ts';
 
 const deps = depsFromEnv();
 /** API Gateway's authorizer guards bearer routes; a token configured here is checked as well. */

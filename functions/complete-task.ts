@@ -1,8 +1,6 @@
-/** Task machine "Complete task": known-good config, drains scheduled, checkpoint cleared, lock released. */
-import { z } from 'zod';
+/** Task machine "Complete task": known-good config, drains scheduled, the task ended COMPLETED with its lock released. */
 import { stepHandler } from './core/handler.ts';
 import { completeTask } from './core/orchestration/task-flow.ts';
+import { STEP_INPUTS } from './core/steps.ts';
 
-const input = z.object({ taskId: z.string().min(1) });
-
-export const handler = stepHandler(input, completeTask);
+export const handler = stepHandler(STEP_INPUTS.completeTask, completeTask);

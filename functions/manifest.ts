@@ -3,8 +3,10 @@
  * from `table` and `uses`); the local runtime loads the same handler modules
  * and invokes them in-process. Nothing else declares a function.
  */
+
+import type { ResourceEnvName } from './core/env.ts';
 import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from './core/orchestration/engines.ts';
-import { PLAN_REQUESTED_DETAIL_TYPE, type ResourceEnvName } from './core/resources.ts';
+import { PLAN_REQUESTED_DETAIL_TYPE } from './core/resources.ts';
 
 export type TableAccess = 'RO' | 'RW';
 /** `sfn-history`: read executions and their histories (the console's view of a task's execution). */
@@ -198,7 +200,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     memoryMb: 256,
     table: 'RO',
     uses: ['events'],
-    env: ['EVENT_BUS_NAME'],
+    env: ['TABLE_NAME', 'EVENT_BUS_NAME'],
     trigger: { kind: 'stream' },
   },
 ];

@@ -1,8 +1,6 @@
 /** Rollback machine "Roll back next stage": previous good config re-sent and confirmed by health check. */
-import { z } from 'zod';
 import { stepHandler } from './core/handler.ts';
 import { rollbackStage } from './core/orchestration/rollback-flow.ts';
+import { STEP_INPUTS } from './core/steps.ts';
 
-const input = z.object({ taskId: z.string().min(1) });
-
-export const handler = stepHandler(input, rollbackStage);
+export const handler = stepHandler(STEP_INPUTS.rollbackStage, rollbackStage);

@@ -1,8 +1,6 @@
 /** Plan machine "Start plan": marks the plan RUNNING and lists its tenants by position. */
-import { z } from 'zod';
 import { stepHandler } from './core/handler.ts';
 import { startPlan } from './core/orchestration/plan-flow.ts';
+import { STEP_INPUTS } from './core/steps.ts';
 
-const input = z.object({ planId: z.string().min(1), executionArn: z.string().min(1) });
-
-export const handler = stepHandler(input, startPlan);
+export const handler = stepHandler(STEP_INPUTS.startPlan, startPlan);

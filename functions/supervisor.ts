@@ -5,13 +5,16 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { depsFromEnv } from './core/deps.ts';
+import { SUPERVISOR_SWEEPS_ENV } from './core/env.ts';
 import { type SweepReport, sweep } from './core/orchestration/supervisor.ts';
 import { DEFAULTS } from './core/settings.ts';
 
 const deps = depsFromEnv();
-const sweeps = Number(process.env.SUPERVISOR_SWEEPS ?? 6);
+const sweeps = Number(process.env[SUPERVISOR_SWEEPS_ENV] ?? 6);
 if (!Number.isInteger(sweeps) || sweeps < 1)
-  throw new Error(`SUPERVISOR_SWEEPS must be a positive integer, got ${process.env.SUPERVISOR_SWEEPS}`);
+  throw new Error(
+    `${SUPERVISOR_SWEEPS_ENV} must be a positive integer, got ${process.env[SUPERVISOR_SWEEPS_ENV]}`,
+  );
 
 export const handler = middy<unknown, SweepReport[], Error, Context>().handler(async () => {
   const reports: SweepReport[] = [];

@@ -224,6 +224,12 @@ export function eventBridgeService(bus: LocalBus): JsonService {
         }
         return bus.putEvents(entries);
       },
+      DescribeEventBus: (input: { Name?: string }) => {
+        const name = busNameOf(input.Name);
+        if (!BUSES.has(name))
+          throw new AwsError('ResourceNotFoundException', `Event bus ${name} does not exist.`);
+        return { Name: name, Arn: arns.eventBus(name) };
+      },
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { RESOURCE_ENV } from '../functions/core/resources.ts';
+import { RESOURCE_ENV } from '../functions/core/env.ts';
 import { FUNCTIONS, type FunctionSpec } from '../functions/manifest.ts';
 import {
   fillPlaceholders,

@@ -11,7 +11,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { GSI1, TABLE_NAME_ENV } from '../../functions/core/table.ts';
+import { GSI1 } from '../../functions/core/table.ts';
 import type { TableAccess } from '../../functions/manifest.ts';
 import { REPO_ROOT } from '../names.ts';
 
@@ -124,8 +124,8 @@ export class RolloutFunction extends NodejsFunction {
   }
 
   /**
-   * Grants the access the manifest names, on the table and its one index by name (no `index/*`),
-   * and tells the function where the table is.
+   * Grants the access the manifest names, on the table and its one index by name (no `index/*`).
+   * The manifest's `env` tells the function where the table is.
    */
   bindTable(table: ITable, access: TableAccess): void {
     this.addToRolePolicy(
@@ -134,6 +134,5 @@ export class RolloutFunction extends NodejsFunction {
         resources: [table.tableArn, `${table.tableArn}/index/${GSI1.indexName}`],
       }),
     );
-    this.addEnvironment(TABLE_NAME_ENV, table.tableName);
   }
 }

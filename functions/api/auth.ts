@@ -7,8 +7,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Unauthorized } from './errors.ts';
 import type { RouteAuth } from './routes.ts';
 
-export const API_TOKEN_ENV = 'ROLLOUT_API_TOKEN';
-
 /** Compares digests, so neither the content nor the length of the token leaks through timing. */
 export function tokensEqual(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();

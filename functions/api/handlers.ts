@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Deps } from '../core/deps.ts';
 import { Conflict } from '../core/errors.ts';
+import { OPERATION_NAMES, type OperationName } from '../core/operations.ts';
 import { operatePlan, TASK_OPERATIONS, type TaskOperationResult } from '../core/orchestration/operations.ts';
 import { submitPlan } from '../core/orchestration/plan-flow.ts';
 import {
@@ -22,7 +23,7 @@ import { evaluateHealth, healthStatusCode } from './health.ts';
 import { openApiDocument } from './openapi.ts';
 import { probeSystem } from './probes.ts';
 import type { OperationId, RouteOf } from './routes.ts';
-import type { OperationName, TaskCreationResult } from './schemas.ts';
+import type { TaskCreationResult } from './schemas.ts';
 import { type Links, planSummary, planView, taskStatusInfo } from './views.ts';
 
 type Parsed<S> = [S] extends [z.ZodType] ? z.output<S> : undefined;
@@ -77,15 +78,17 @@ const onTask = (op: OperationName) => (deps: Deps, taskId: string, body: object)
 
 async function createPlan(deps: Deps, body: unknown, idempotencyKey: string | undefined) {
   try {
-    const { plan, tasks, created } = await submitPlan(deps, body, idempotencyKey);
+    const { plan, tasks, created, startError } = await submitPlan(deps, body, idempotencyKey);
     const result: TaskCreationResult = {
       planId: plan.planId,
       taskIds: plan.taskIds,
       validatedCount: tasks.length,
       status: plan.status,
-      message: created
-        ? `plan created with ${tasks.length} task(s)`
-        : `plan ${plan.planId} already exists for this Idempotency-Key`,
+      message: !created
+        ? `plan ${plan.planId} already exists for this Idempotency-Key`
+        : startError
+          ? `plan created with ${tasks.length} task(s); its start failed (${startError}), the supervisor will start it`
+          : `plan created with ${tasks.length} task(s)`,
       ...(plan.failureInfo ? { failureInfo: plan.failureInfo } : {}),
     };
     return ok(result, created ? 201 : 200);
@@ -102,9 +105,8 @@ function operationHandlers<K extends 'Plan' | 'Task' | 'Tenant'>(
   kind: K,
   run: (deps: Deps, id: string, op: OperationName, body: object) => Promise<TaskOperationResult>,
 ) {
-  const ops = ['pause', 'resume', 'cancel', 'rollback', 'retry'] as const satisfies readonly OperationName[];
   return Object.fromEntries(
-    ops.map((op) => [
+    OPERATION_NAMES.map((op) => [
       `${op}${kind}`,
       async (ctx: { deps: Deps; params: Record<string, string>; body: object }) =>
         ok(await run(ctx.deps, Object.values(ctx.params)[0]!, op, ctx.body)),

@@ -3,11 +3,12 @@ import { DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../core/deps.ts';
+import { itemKey } from '../core/keys.ts';
 import type { HealthInputs, ProbeResult } from './health.ts';
 
 const PROBE_TIMEOUT_MS = 2_000;
 /** A key no item ever has: reading it costs one read unit and proves the table answers. */
-const PROBE_KEY = { pk: 'HEALTH#PROBE', sk: 'HEALTH#PROBE' };
+const PROBE_KEY = itemKey('HEALTH#PROBE', 'HEALTH#PROBE');
 
 async function probe(run: (signal: AbortSignal) => Promise<unknown>): Promise<ProbeResult> {
   const started = performance.now();
@@ -25,10 +26,6 @@ const describe = (error: unknown) =>
     ? `no answer within ${PROBE_TIMEOUT_MS} ms`
     : `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)}`;
 
-/** An error that carries an HTTP status came from the service itself, so the service is reachable. */
-const answered = (error: unknown) =>
-  typeof (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 'number';
-
 export async function probeSystem(deps: Deps, version: string): Promise<HealthInputs> {
   const { store } = deps;
   const planMachine = deps.resources.planStateMachineArn;
@@ -43,12 +40,7 @@ export async function probeSystem(deps: Deps, version: string): Promise<HealthIn
     }),
     probe(async (abortSignal) => {
       if (!busName) throw new Error('EVENT_BUS_NAME is not configured');
-      try {
-        await deps.events.send(new DescribeEventBusCommand({ Name: busName }), { abortSignal });
-      } catch (error) {
-        // Only "no such bus" or no answer at all count as down; e.g. an endpoint without DescribeEventBus answered.
-        if ((error as Error).name === 'ResourceNotFoundException' || !answered(error)) throw error;
-      }
+      await deps.events.send(new DescribeEventBusCommand({ Name: busName }), { abortSignal });
     }),
   ]);
   let staleTenants: string[] | undefined;

@@ -5,12 +5,12 @@
  * handlers.ts, keyed by operationId, so this module stays free of I/O.
  */
 import { z } from 'zod';
+import { OPERATION_NAMES, OPERATIONS, type OperationName } from '../core/operations.ts';
 import { planRequestSchema } from '../core/schemas.ts';
 import {
   consoleParams,
   deletePlanQuery,
   dryRunResultSchema,
-  emptyBody,
   engineListSchema,
   enginesQuery,
   eventPageSchema,
@@ -18,14 +18,11 @@ import {
   executionQuery,
   healthSchema,
   listPlansQuery,
-  OPERATIONS,
-  type OperationName,
   openApiDocumentSchema,
   planDeletionSchema,
   planListSchema,
   planParams,
   planViewSchema,
-  retryBody,
   taskCreationResultSchema,
   taskExecutionSchema,
   taskListSchema,
@@ -85,31 +82,25 @@ const operationResult = (what: string) => ({
   200: { description: `what the operation did to the ${what}`, schema: taskOperationResultSchema },
 });
 
-const OPERATION_SUMMARY: Record<OperationName, string> = {
-  pause: 'Pause at the next stage boundary',
-  resume: 'Resume a paused (or pausing) target',
-  cancel: 'Cancel (running tasks stop at the next stage boundary)',
-  rollback: 'Roll back changed stages to the previous good config',
-  retry: 'Retry failed tasks (body {fromCheckpoint}, default true)',
-};
-
-/** The five operator actions on one kind of target: one route each (API Gateway needs concrete paths). */
+/** The operator actions on one kind of target: one route each (API Gateway needs concrete paths). */
 function operationRoutes<const K extends 'Plan' | 'Task' | 'Tenant', P extends z.ZodType>(
   kind: K,
   base: string,
   params: P,
   target: string,
 ) {
-  return OPERATIONS.map((op) =>
+  return OPERATION_NAMES.filter((op) =>
+    (OPERATIONS[op].targets as readonly string[]).includes(kind.toLowerCase()),
+  ).map((op) =>
     route({
       method: 'POST',
       path: `${base}/${op}`,
       auth: 'bearer',
       operationId: `${op}${kind}` as `${OperationName}${K}`,
-      summary: `${OPERATION_SUMMARY[op]} (${target})`,
+      summary: `${OPERATIONS[op].summary} (${target})`,
       tag: `${kind.toLowerCase()}s` as 'plans' | 'tasks' | 'tenants',
       params,
-      body: op === 'retry' ? retryBody : emptyBody,
+      body: OPERATIONS[op].body,
       bodyOptional: true,
       responses: operationResult(target),
     }),

@@ -16,8 +16,6 @@ const taskStatus = z.enum(TASK_STATUSES);
 
 /** Ids are looked up, never trusted: an id of the wrong shape is simply not found. */
 const id = z.string().min(1, 'must not be empty').max(128, 'at most 128 characters');
-export const OPERATIONS = ['pause', 'resume', 'cancel', 'rollback', 'retry'] as const;
-export type OperationName = (typeof OPERATIONS)[number];
 
 // ---- path parameters ----------------------------------------------------------------------------
 export const planParams = z.strictObject({ planId: id });
@@ -68,14 +66,6 @@ export const consoleParams = z.strictObject({
 });
 
 // ---- request bodies --------------------------------------------------------------------------------
-/** Operations other than retry take no options. */
-export const emptyBody = z.strictObject({});
-
-export const retryBody = z.strictObject({
-  /** true (default): resume after the last completed stage; false: start over. */
-  fromCheckpoint: z.boolean().optional(),
-});
-
 export const idempotencyKeySchema = z
   .string()
   .min(1, 'must not be empty')

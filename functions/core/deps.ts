@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { RESOURCE_ENV, requireEnv } from './resources.ts';
+import { RESOURCE_ENV, requireEnv } from './env.ts';
 import { type DeploymentSettings, deploymentSettings } from './settings.ts';
 import { createStore, type Store } from './store/index.ts';
 

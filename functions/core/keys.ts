@@ -1,4 +1,9 @@
 /** Key builders for every item kind in the table (see DESIGN.md, DynamoDB). */
+import { PARTITION_KEY, SORT_KEY } from './table.ts';
+
+export type ItemKey = Record<typeof PARTITION_KEY | typeof SORT_KEY, string>;
+export const itemKey = (pk: string, sk: string): ItemKey => ({ [PARTITION_KEY]: pk, [SORT_KEY]: sk });
+
 export const PLANS_INDEX_PK = 'PLANS';
 
 export const planPk = (planId: string) => `PLAN#${planId}`;
@@ -7,8 +12,6 @@ export const TASK_SK_PREFIX = 'TASK#';
 export const taskSk = (taskId: string) => `${TASK_SK_PREFIX}${taskId}`;
 export const EVENT_SK_PREFIX = 'EVENT#';
 export const eventSk = (eventUlid: string) => `${EVENT_SK_PREFIX}${eventUlid}`;
-export const CHECKPOINT_SK_PREFIX = 'CHECKPOINT#';
-export const checkpointSk = (taskId: string) => `${CHECKPOINT_SK_PREFIX}${taskId}`;
 
 export const lockPk = (tenantId: string) => `LOCK#TENANT#${tenantId}`;
 export const LOCK_SK = 'LOCK';
@@ -23,6 +26,11 @@ export const engineSk = (service: string, engineId: string) => `${ENGINE_SK_PREF
 
 export const idempotencyPk = (key: string) => `IDEMPOTENCY#${key}`;
 export const IDEMPOTENCY_SK = 'IDEMPOTENCY';
+
+export const planKey = (planId: string) => itemKey(planPk(planId), PLAN_SK);
+export const taskKey = (planId: string, taskId: string) => itemKey(planPk(planId), taskSk(taskId));
+export const lockKey = (tenantId: string) => itemKey(lockPk(tenantId), LOCK_SK);
+export const idempotencyItemKey = (key: string) => itemKey(idempotencyPk(key), IDEMPOTENCY_SK);
 
 /** GSI1 sort key: creation time first so a query returns items oldest first (ScanIndexForward=false for newest). */
 export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#${id}`;

@@ -30,13 +30,14 @@ export const TASK_STATUSES = [
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** Statuses after which nothing runs until an operator acts (retry / rollback). */
-export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = [
+export const TERMINAL_TASK_STATUSES = [
   'COMPLETED',
   'FAILED',
   'CANCELLED',
   'ROLLED_BACK',
   'ROLLBACK_FAILED',
-];
+] as const satisfies readonly TaskStatus[];
+export type TerminalTaskStatus = (typeof TERMINAL_TASK_STATUSES)[number];
 export const TERMINAL_PLAN_STATUSES: readonly PlanStatus[] = [
   'COMPLETED',
   'FAILED',
@@ -45,7 +46,8 @@ export const TERMINAL_PLAN_STATUSES: readonly PlanStatus[] = [
   'ROLLBACK_FAILED',
 ];
 
-export const isTerminalTask = (status: TaskStatus) => TERMINAL_TASK_STATUSES.includes(status);
+export const isTerminalTask = (status: TaskStatus): status is TerminalTaskStatus =>
+  (TERMINAL_TASK_STATUSES as readonly TaskStatus[]).includes(status);
 export const isTerminalPlan = (status: PlanStatus) => TERMINAL_PLAN_STATUSES.includes(status);
 
 export const PLAN_EVENT_TYPES = [
@@ -194,13 +196,6 @@ export interface Task {
   rolledBackStages?: string[];
   rollbackCount?: number;
   failureInfo?: FailureInfo;
-}
-
-export interface Checkpoint {
-  planId: string;
-  taskId: string;
-  completedStages: string[];
-  updatedAt: string;
 }
 
 export interface TenantLock {

@@ -2,6 +2,7 @@
  * Defaults and their precedence: the plan request, then the deployment
  * configuration (environment variables set by CDK or the local runtime), then DEFAULTS.
  */
+import { SETTINGS_ENV } from './env.ts';
 import type { FailureThreshold } from './model.ts';
 import type { HealthCheckSettings, PlanRequest } from './schemas.ts';
 
@@ -23,22 +24,6 @@ export const DEFAULTS = {
   drainGraceSeconds: 30,
   /** Stages used when a config names no serviceNames. */
   serviceNames: ['app'],
-} as const;
-
-/** Names of the environment variables that form the deployment configuration. */
-export const SETTINGS_ENV = {
-  defaultServiceNames: 'ROLLOUT_DEFAULT_SERVICE_NAMES',
-  healthIntervalSeconds: 'ROLLOUT_HEALTH_INTERVAL_SECONDS',
-  healthMaxAttempts: 'ROLLOUT_HEALTH_MAX_ATTEMPTS',
-  healthPath: 'ROLLOUT_HEALTH_PATH',
-  healthVersionKey: 'ROLLOUT_HEALTH_VERSION_KEY',
-  broadcastPath: 'ROLLOUT_BROADCAST_PATH',
-  eventTtlDays: 'ROLLOUT_EVENT_TTL_DAYS',
-  lockLeaseSeconds: 'ROLLOUT_LOCK_LEASE_SECONDS',
-  provisionTimeoutSeconds: 'ROLLOUT_PROVISION_TIMEOUT_SECONDS',
-  drainGraceSeconds: 'ROLLOUT_DRAIN_GRACE_SECONDS',
-  engineSubnets: 'ROLLOUT_ENGINE_SUBNETS',
-  engineSecurityGroups: 'ROLLOUT_ENGINE_SECURITY_GROUPS',
 } as const;
 
 type Env = Record<string, string | undefined>;

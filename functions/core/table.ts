@@ -8,9 +8,6 @@ export const GSI1 = { indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1s
 export const TTL_ATTRIBUTE = 'expiresAt';
 export const STREAM_VIEW_TYPE = 'NEW_IMAGE' as const;
 
-/** Environment variable every function reads to find the table. */
-export const TABLE_NAME_ENV = 'TABLE_NAME';
-
 /** The CreateTable request for this table, used verbatim by the local runtime and by tests. */
 export function createTableInput(tableName: string) {
   return {

@@ -4,7 +4,15 @@
  * module only decides.
  */
 import { IllegalTransition } from './errors.ts';
-import type { EventType, PlanEventType, PlanStatus, Task, TaskEventType, TaskStatus } from './model.ts';
+import type {
+  EventType,
+  PlanEventType,
+  PlanStatus,
+  Task,
+  TaskEventType,
+  TaskStatus,
+  TerminalTaskStatus,
+} from './model.ts';
 import { DEFAULTS } from './settings.ts';
 
 interface Rule<S extends string, E extends EventType, Subject> {
@@ -14,17 +22,32 @@ interface Rule<S extends string, E extends EventType, Subject> {
   event: E | null;
   /** Returns a reason when the transition is refused. */
   guard?: (subject: Subject) => string | undefined;
+  /** The operator's word for it, in refusals (a request to pause is refused as "cannot pause"). */
+  verb?: string;
 }
 
 const ACTIVE: readonly TaskStatus[] = ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'];
 const STARTED: readonly TaskStatus[] = ['RUNNING', 'PAUSED'];
+/** Not paused yet: a pause request is a flag the task honours at its next stage boundary. */
+const PAUSABLE: readonly TaskStatus[] = ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING'];
 
 export const TASK_RULES = {
   validate: { from: ['CREATED'], to: 'VALIDATED', event: 'TaskValidated' },
   wait: { from: ['VALIDATED', 'PENDING'], to: 'PENDING', event: null },
   start: { from: ['VALIDATED', 'PENDING'], to: 'RUNNING', event: 'TaskStarted' },
+  /** An operator asks for a pause; the task pauses at its next stage boundary. */
+  requestPause: { from: PAUSABLE, event: null, verb: 'pause' },
+  /** An operator withdraws a pause request the task has not reached yet. */
+  withdrawPause: {
+    from: PAUSABLE,
+    event: null,
+    verb: 'resume',
+    guard: (task) => (task.paused ? undefined : 'it is not paused'),
+  },
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'TaskPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'TaskResumed' },
+  /** A running task is cancelled at its next stage boundary; any other active task is cancelled now. */
+  requestCancel: { from: ['RUNNING'], event: null, verb: 'cancel' },
   complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'TaskCompleted' },
   fail: { from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
   cancel: { from: ACTIVE, to: 'CANCELLED', event: 'TaskCancelled' },
@@ -65,7 +88,16 @@ export const TASK_RULES = {
 } as const satisfies Record<string, Rule<TaskStatus, TaskEventType, TaskGuardView>>;
 
 export type TaskOperation = keyof typeof TASK_RULES;
-export type TaskGuardView = Pick<Task, 'retryCount' | 'completedStages' | 'currentStage'>;
+
+/** The operations that move a task into a terminal status (orchestration/end-task.ts runs them). */
+export type EndingOperation = {
+  [Op in TaskOperation]: (typeof TASK_RULES)[Op] extends { to: infer To }
+    ? To extends TerminalTaskStatus
+      ? Op
+      : never
+    : never;
+}[TaskOperation];
+export type TaskGuardView = Pick<Task, 'retryCount' | 'completedStages' | 'currentStage' | 'paused'>;
 
 export const PLAN_RULES = {
   start: { from: ['CREATED'], to: 'RUNNING', event: 'PlanStarted' },
@@ -116,9 +148,10 @@ export function decideTask(
   task: TaskGuardView & { status: TaskStatus },
 ): Decision<TaskStatus, TaskEventType> {
   const rule: Rule<TaskStatus, TaskEventType, TaskGuardView> = TASK_RULES[operation];
-  if (!rule.from.includes(task.status)) throw new IllegalTransition('TASK', taskId, task.status, operation);
+  const verb = rule.verb ?? operation;
+  if (!rule.from.includes(task.status)) throw new IllegalTransition('TASK', taskId, task.status, verb);
   const refusal = rule.guard?.(task);
-  if (refusal) throw new IllegalTransition('TASK', taskId, task.status, operation, refusal);
+  if (refusal) throw new IllegalTransition('TASK', taskId, task.status, verb, refusal);
   return { from: task.status, to: rule.to ?? task.status, event: rule.event };
 }
 
@@ -132,11 +165,15 @@ export function decidePlan(
   return { from: plan.status, to: rule.to ?? plan.status, event: rule.event };
 }
 
-export const canTask = (operation: TaskOperation, task: TaskGuardView & { status: TaskStatus }) => {
-  try {
-    decideTask('', operation, task);
-    return true;
-  } catch {
-    return false;
-  }
-};
+/** Why the table refuses `operation` on the task (`undefined`: it allows it). */
+export function taskRefusal(
+  operation: TaskOperation,
+  task: TaskGuardView & { status: TaskStatus },
+): string | undefined {
+  const rule: Rule<TaskStatus, TaskEventType, TaskGuardView> = TASK_RULES[operation];
+  if (!rule.from.includes(task.status)) return `it is ${task.status}`;
+  return rule.guard?.(task);
+}
+
+export const canTask = (operation: TaskOperation, task: TaskGuardView & { status: TaskStatus }) =>
+  taskRefusal(operation, task) === undefined;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTEXT_DEFAULTS, configFromContext } from '../../cdk/config.ts';
 import { ENGINE_CATALOG } from '../../engines/catalog.ts';
 import { ROUTES } from '../../functions/api/routes.ts';
-import { SETTINGS_ENV } from '../../functions/core/settings.ts';
+import { SETTINGS_ENV } from '../../functions/core/env.ts';
 import { FUNCTIONS } from '../../functions/manifest.ts';
 import { resourcesOf, type Synthesized, synthesize } from './support.ts';
 

@@ -1,10 +1,11 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IllegalTransition } from '../../functions/core/errors.ts';
-import { planPk } from '../../functions/core/keys.ts';
+import { EVENT_SK_PREFIX, planPk } from '../../functions/core/keys.ts';
 import { buildPlan, requestHash } from '../../functions/core/plans.ts';
 import { type PlanRequest, planRequestSchema } from '../../functions/core/schemas.ts';
 import { deploymentSettings } from '../../functions/core/settings.ts';
+import { inPartition } from '../../functions/core/store/context.ts';
 import { createStore, type Store } from '../../functions/core/store/index.ts';
 import { freshTable } from './support.ts';
 
@@ -206,26 +207,34 @@ describe('transitions', () => {
     ).toBe(true);
   });
 
-  it('saves and clears the checkpoint with the transition, and adds to the plan counters', async () => {
-    const { plan } = await newPlan(['progress']);
+  it('frees the tenant in the same transaction that ends the task, and counts the outcome', async () => {
+    const { plan } = await newPlan(['ending']);
     await store.transitionPlan(plan.planId, 'start');
     const taskId = plan.taskIds[0]!;
     await store.transitionTask(taskId, 'validate');
+    const lock = await store.acquireLock('ending', { taskId, planId: plan.planId }, 60_000);
     await store.transitionTask(taskId, 'start');
 
-    await store.transitionTask(taskId, 'stageSucceeded', {
-      set: { completedStages: ['app'] },
-      currentStage: 'app',
-      checkpoint: ['app'],
-    });
-    expect((await store.loadCheckpoint(taskId))?.completedStages).toEqual(['app']);
-    await store.transitionTask(taskId, 'complete', {
-      checkpoint: 'clear',
-      planCounters: { completedTasks: 1 },
-    });
+    await store.transitionTask(taskId, 'complete');
 
-    expect(await store.loadCheckpoint(taskId)).toBeUndefined();
+    expect(lock.acquired).toBe(true);
+    expect((await store.getLock('ending'))?.ownerTaskId).toBeUndefined();
     expect((await store.getPlan(plan.planId))!.completedTasks).toBe(1);
+  });
+
+  it('ends a task without touching a lock another task took over', async () => {
+    const { plan } = await newPlan(['taken-over']);
+    const taskId = plan.taskIds[0]!;
+    await store.transitionTask(taskId, 'validate');
+    await store.acquireLock('taken-over', { taskId, planId: plan.planId }, 1_000);
+    await store.transitionTask(taskId, 'start');
+    clock += 2_000;
+    await store.acquireLock('taken-over', { taskId: 'someone-else', planId: 'other' }, 60_000);
+
+    await store.transitionTask(taskId, 'fail', { failureInfo: { type: 'LOCK', message: 'lost it' } });
+
+    expect((await store.getLock('taken-over'))?.ownerTaskId).toBe('someone-else');
+    expect((await store.getTask(taskId))!.status).toBe('FAILED');
   });
 
   it('reports plan progress once per change, on the plan sequence', async () => {
@@ -235,11 +244,11 @@ describe('transitions', () => {
       await store.transitionTask(taskId, 'validate');
       await store.transitionTask(taskId, 'start');
     }
-    await store.transitionTask(plan.taskIds[0]!, 'complete', { planCounters: { completedTasks: 1 } });
+    await store.transitionTask(plan.taskIds[0]!, 'complete');
 
     const first = await store.reportPlanProgress(plan.planId);
     const unchanged = await store.reportPlanProgress(plan.planId);
-    await store.transitionTask(plan.taskIds[1]!, 'fail', { planCounters: { failedTasks: 1 } });
+    await store.transitionTask(plan.taskIds[1]!, 'fail');
     const second = await store.reportPlanProgress(plan.planId);
 
     expect(first?.detail).toMatchObject({ completedTasks: 1, failedTasks: 0, totalTasks: 2 });
@@ -252,16 +261,6 @@ describe('transitions', () => {
       ['PlanProgress', 3],
     ]);
     expect(await store.planEventIdAtSequence(plan.planId, 2)).toBe(planEvents[1]!.eventId);
-  });
-
-  it('keeps a checkpoint of completed stages until it is cleared', async () => {
-    const { plan } = await newPlan(['checkpointed']);
-    const taskId = plan.taskIds[0]!;
-
-    await store.saveCheckpoint(taskId, ['app']);
-    expect((await store.loadCheckpoint(taskId))!.completedStages).toEqual(['app']);
-    await store.clearCheckpoint(taskId);
-    expect(await store.loadCheckpoint(taskId)).toBeUndefined();
   });
 
   it('finds a tenant task through the tenant index, newest first', async () => {
@@ -373,8 +372,7 @@ describe('events', () => {
     const raw = await store.ctx.doc.send(
       new QueryCommand({
         TableName: store.ctx.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :e)',
-        ExpressionAttributeValues: { ':pk': planPk(plan.planId), ':e': 'EVENT#' },
+        ...inPartition(planPk(plan.planId), EVENT_SK_PREFIX),
       }),
     );
     const expiresAt = raw.Items![0]!.expiresAt as number;

@@ -1,5 +1,6 @@
 /** Errors the state machines branch on by name (Retry / Catch `ErrorEquals`). */
 import type { FailureInfo } from '../model.ts';
+import type { StateError } from '../steps.ts';
 
 /** Thrown while another task holds the tenant; the task machine retries it. */
 export class TenantLocked extends Error {
@@ -20,10 +21,7 @@ export class StageFailed extends Error {
 }
 
 /** The `{Error, Cause}` a Catch hands over, turned into a failure description. */
-export function failureFromStateError(
-  error: { Error?: string; Cause?: string } | undefined,
-  stage?: string,
-): FailureInfo {
+export function failureFromStateError(error: StateError | undefined, stage?: string): FailureInfo {
   const name = error?.Error ?? 'States.Runtime';
   let message = error?.Cause ?? name;
   try {

@@ -4,15 +4,16 @@
  * next stage boundary; everything else is a transition now.
  */
 import { SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { executionName } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
-import { type FailureInfo, isTerminalPlan, isTerminalTask, type Task } from '../model.ts';
+import { type FailureInfo, isTerminalPlan, type Task } from '../model.ts';
+import type { OperationName, OperationOptions } from '../operations.ts';
 import { executionArnFor } from '../resources.ts';
 import { canTask } from '../transitions.ts';
+import { endTask } from './end-task.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
-
-export type Operation = 'pause' | 'resume' | 'cancel' | 'retry' | 'rollback';
 
 export interface TaskOperationResult {
   targetType: 'TASK' | 'PLAN';
@@ -62,51 +63,42 @@ export async function startTaskExecution(
 export async function pauseTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
   if (task.status === 'PAUSED') return taskResult(task, 'already paused');
-  if (isTerminalTask(task.status) || task.status === 'ROLLING_BACK') {
-    throw new IllegalTransition('TASK', taskId, task.status, 'pause');
-  }
-  await deps.store.patchTask(taskId, { paused: true });
-  return taskResult({ ...task, paused: true }, 'will pause at the next stage boundary');
+  const asked = await deps.store.transitionTask(taskId, 'requestPause', { set: { paused: true } }, task);
+  return taskResult(asked.item, 'will pause at the next stage boundary');
 }
 
 export async function resumeTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
   if (task.status === 'PAUSED') {
-    const resumed = await deps.store.transitionTask(taskId, 'resume', { set: { paused: false } });
+    const resumed = await deps.store.transitionTask(taskId, 'resume', { set: { paused: false } }, task);
     await wakeParked(deps, taskId, { resumed: true });
     return taskResult(resumed.item, 'resumed');
   }
-  if (task.paused && !isTerminalTask(task.status)) {
-    await deps.store.patchTask(taskId, { paused: false });
-    return taskResult(
-      { ...task, paused: false },
-      'pause request withdrawn before the task reached a stage boundary',
-    );
-  }
-  throw new IllegalTransition('TASK', taskId, task.status, 'resume', 'it is not paused');
+  const withdrawn = await deps.store.transitionTask(
+    taskId,
+    'withdrawPause',
+    { set: { paused: false } },
+    task,
+  );
+  return taskResult(withdrawn.item, 'pause request withdrawn before the task reached a stage boundary');
 }
 
 export async function cancelTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
-  if (isTerminalTask(task.status) || task.status === 'ROLLING_BACK') {
-    throw new IllegalTransition('TASK', taskId, task.status, 'cancel');
-  }
-  if (task.status === 'RUNNING') {
-    await deps.store.patchTask(taskId, { cancelled: true });
-    return taskResult({ ...task, cancelled: true }, 'will cancel at the next stage boundary');
+  if (canTask('requestCancel', task)) {
+    const asked = await deps.store.transitionTask(
+      taskId,
+      'requestCancel',
+      { set: { cancelled: true } },
+      task,
+    );
+    return taskResult(asked.item, 'will cancel at the next stage boundary');
   }
   // Not started, or parked: cancel now; a waiting execution sees CANCELLED and ends.
-  const cancelled = await deps.store.transitionTask(taskId, 'cancel', {
-    set: { cancelled: true, endedAt: deps.now().toISOString() },
-    planCounters: { cancelledTasks: 1 },
-  });
-  if (task.status === 'PAUSED') {
-    await deps.store.releaseLock(task.tenantId, taskId);
-    await wakeParked(deps, taskId, { cancelled: true });
-  }
-  await finalizePlanIfDone(deps, task.planId);
+  const cancelled = await endTask(deps, taskId, 'cancel', { set: { cancelled: true } }, task);
+  if (task.status === 'PAUSED') await wakeParked(deps, taskId, { cancelled: true });
   return taskResult(
-    cancelled.item,
+    cancelled,
     NOT_STARTED.includes(task.status) ? 'cancelled before it started' : 'cancelled',
   );
 }
@@ -125,9 +117,7 @@ export async function retryTask(
       ...(fromCheckpoint ? {} : { completedStages: [] }),
     },
     remove: ['failureInfo', 'endedAt', 'currentStage', 'stageStartedBy'],
-    ...(fromCheckpoint ? {} : { checkpoint: 'clear' as const }),
     detail: { fromCheckpoint },
-    planCounters: { failedTasks: -1 },
   });
   const plan = await deps.store.requirePlan(task.planId);
   if (isTerminalPlan(plan.status) && plan.status !== 'CANCELLED') {
@@ -136,7 +126,12 @@ export async function retryTask(
       detail: { retry: taskId },
     });
   }
-  await startTaskExecution(deps, 'taskStateMachineArn', task, `${taskId}-r${task.retryCount + 1}`);
+  await startTaskExecution(
+    deps,
+    'taskStateMachineArn',
+    task,
+    executionName.retry(taskId, retried.item.retryCount),
+  );
   return taskResult(
     retried.item,
     fromCheckpoint
@@ -152,23 +147,26 @@ export async function rollbackTask(deps: Deps, taskId: string): Promise<TaskOper
     set: { rollbackCount: count, rolledBackStages: [] },
     remove: ['failureInfo', 'endedAt'],
   });
-  await startTaskExecution(deps, 'rollbackStateMachineArn', task, `${taskId}-rb${count}`);
+  await startTaskExecution(deps, 'rollbackStateMachineArn', task, executionName.rollback(taskId, count));
   return taskResult(rolling.item, 'rolling back to the previous good config');
 }
 
-export const TASK_OPERATIONS = {
-  pause: (deps: Deps, taskId: string) => pauseTask(deps, taskId),
-  resume: (deps: Deps, taskId: string) => resumeTask(deps, taskId),
-  cancel: (deps: Deps, taskId: string) => cancelTask(deps, taskId),
-  retry: (deps: Deps, taskId: string, options?: { fromCheckpoint?: boolean }) =>
-    retryTask(deps, taskId, options?.fromCheckpoint ?? true),
-  rollback: (deps: Deps, taskId: string) => rollbackTask(deps, taskId),
-} satisfies Record<Operation, unknown>;
+export const TASK_OPERATIONS: Record<
+  OperationName,
+  (deps: Deps, taskId: string, options?: OperationOptions) => Promise<TaskOperationResult>
+> = {
+  pause: pauseTask,
+  resume: resumeTask,
+  cancel: cancelTask,
+  retry: (deps, taskId, options) => retryTask(deps, taskId, options?.fromCheckpoint ?? true),
+  rollback: rollbackTask,
+};
 
-const APPLIES_TO: Record<Operation, (task: Task) => boolean> = {
-  pause: (task) => !isTerminalTask(task.status) && task.status !== 'PAUSED' && task.status !== 'ROLLING_BACK',
-  resume: (task) => task.status === 'PAUSED' || (task.paused && !isTerminalTask(task.status)),
-  cancel: (task) => !isTerminalTask(task.status) && task.status !== 'ROLLING_BACK',
+/** Which tasks of a plan an operation applies to, asked of the transition table. */
+const APPLIES_TO: Record<OperationName, (task: Task) => boolean> = {
+  pause: (task) => canTask('requestPause', task),
+  resume: (task) => canTask('resume', task) || canTask('withdrawPause', task),
+  cancel: (task) => canTask('requestCancel', task) || canTask('cancel', task),
   retry: (task) => canTask('retry', task),
   rollback: (task) => canTask('rollback', task),
 };
@@ -177,8 +175,8 @@ const APPLIES_TO: Record<Operation, (task: Task) => boolean> = {
 export async function operatePlan(
   deps: Deps,
   planId: string,
-  operation: Operation,
-  options: { fromCheckpoint?: boolean } = {},
+  operation: OperationName,
+  options: OperationOptions = {},
 ): Promise<TaskOperationResult> {
   const plan = await deps.store.requirePlan(planId);
   const tasks = await deps.store.listTasks(planId);
@@ -202,8 +200,7 @@ export async function operatePlan(
   const failures: string[] = [];
   for (const task of applicable) {
     try {
-      if (operation === 'retry') await retryTask(deps, task.taskId, options.fromCheckpoint ?? true);
-      else await TASK_OPERATIONS[operation](deps, task.taskId);
+      await TASK_OPERATIONS[operation](deps, task.taskId, options);
     } catch (error) {
       if (!(error instanceof IllegalTransition)) throw error;
       failures.push(`${task.taskId}: ${error.message}`);

@@ -1,16 +1,14 @@
 /** Creating and starting plans, the plan machine's steps, and closing a plan once its tasks are done. */
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { countStatuses, executionName, planCounters, planEnd } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
-import { isTerminalPlan, isTerminalTask, type Plan, type Task } from '../model.ts';
+import { isTerminalPlan, type Plan, type Task } from '../model.ts';
 import { buildPlan, requestHash } from '../plans.ts';
 import { type PlanRequest, parseOrThrow, planRequestSchema } from '../schemas.ts';
-import { thresholdExceeded } from '../settings.ts';
+import type { StepInput } from '../steps.ts';
 import { failureFromStateError } from './errors.ts';
-
-/** Execution names are derived from ids and attempts, so repeating a start is idempotent. */
-export const planExecutionName = (planId: string, attempt: number) => `${planId}-a${attempt}`;
 
 export async function startPlanExecution(
   deps: Deps,
@@ -21,7 +19,7 @@ export async function startPlanExecution(
     const started = await deps.sfn.send(
       new StartExecutionCommand({
         stateMachineArn: resource(deps, 'planStateMachineArn'),
-        name: planExecutionName(plan.planId, plan.attempt),
+        name: executionName.plan(plan.planId, plan.attempt),
         input,
       }),
     );
@@ -38,6 +36,8 @@ export interface SubmitResult {
   plan: Plan;
   tasks: Task[];
   created: boolean;
+  /** Why the plan machine did not start; the plan is stored (CREATED) and the supervisor starts it. */
+  startError?: string;
 }
 
 /** Validates, stores and starts a plan (the API and the EventBridge rule both come here). */
@@ -53,13 +53,18 @@ export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: str
     ...(idempotencyKey ? { idempotencyKey, requestHash: requestHash(request) } : {}),
   });
   if (!created) return { plan, tasks: await deps.store.listTasks(plan.planId), created };
-  // A plan whose start fails here stays CREATED; the supervisor starts it.
-  const executionArn = await startPlanExecution(deps, plan).catch(() => undefined);
-  return { plan: { ...plan, ...(executionArn ? { executionArn } : {}) }, tasks: built.tasks, created };
+  try {
+    const executionArn = await startPlanExecution(deps, plan);
+    return { plan: { ...plan, executionArn }, tasks: built.tasks, created };
+  } catch (error) {
+    // The plan is stored: it stays CREATED and the supervisor's next sweep starts it.
+    const startError = `${(error as Error).name}: ${(error as Error).message}`;
+    return { plan, tasks: built.tasks, created, startError };
+  }
 }
 
 /** Plan machine, first state: RUNNING, and the task positions the Map fans out over. */
-export async function startPlan(deps: Deps, input: { planId: string; executionArn: string }) {
+export async function startPlan(deps: Deps, input: StepInput<'startPlan'>) {
   let plan = await deps.store.requirePlan(input.planId);
   if (plan.status === 'CREATED') {
     plan = (
@@ -79,10 +84,7 @@ export async function startPlan(deps: Deps, input: { planId: string; executionAr
 }
 
 /** Plan machine, last state (and its Catch): the Map is done, so the plan closes once its tasks are. */
-export async function finishPlan(
-  deps: Deps,
-  input: { planId: string; error?: { Error?: string; Cause?: string } },
-) {
+export async function finishPlan(deps: Deps, input: StepInput<'finishPlan'>) {
   const plan = await deps.store.requirePlan(input.planId);
   if (input.error) {
     if (isTerminalPlan(plan.status)) return { status: plan.status };
@@ -98,77 +100,29 @@ export async function finishPlan(
 }
 
 /**
- * Closes a RUNNING/PAUSED plan once the plan machine has started every task and
- * every task is finished. Several finishing tasks may race here; the plan's
- * expected-status check lets exactly one of them close it.
+ * Closes the plan once its tasks are done (see planEnd). Several finishing tasks
+ * may race here; the plan's expected-status check lets exactly one of them close it.
  */
 export async function finalizePlanIfDone(deps: Deps, planId: string): Promise<string> {
   const plan = await deps.store.requirePlan(planId);
-  if (plan.status === 'ROLLING_BACK') return finalizeRollbackIfDone(deps, plan);
-  if (!plan.mapFinished || (plan.status !== 'RUNNING' && plan.status !== 'PAUSED')) return plan.status;
-  const tasks = await deps.store.listTasks(planId);
-  if (tasks.some((t) => !isTerminalTask(t.status))) return plan.status;
-  const counters = countOutcomes(tasks);
-  const failed = counters.failedTasks;
-  const endedAt = deps.now().toISOString();
+  if (
+    plan.status !== 'ROLLING_BACK' &&
+    (!plan.mapFinished || (plan.status !== 'RUNNING' && plan.status !== 'PAUSED'))
+  )
+    return plan.status;
+  const counts = countStatuses(await deps.store.listTasks(planId));
+  const end = planEnd(plan, counts);
+  if (!end) return plan.status;
+  const set = { endedAt: deps.now().toISOString(), ...planCounters(counts) };
   try {
-    if (failed === 0) {
-      return (await deps.store.transitionPlan(planId, 'complete', { set: { endedAt, ...counters } })).item
-        .status;
-    }
-    const failureInfo = thresholdExceeded(plan.failureThreshold, failed, plan.totalTasks)
-      ? {
-          type: 'FAILURE_THRESHOLD' as const,
-          message: `${failed} of ${plan.totalTasks} tasks failed, over the failure threshold`,
-        }
-      : { type: 'TASKS_FAILED' as const, message: `${failed} of ${plan.totalTasks} tasks failed` };
-    return (
-      await deps.store.transitionPlan(planId, 'fail', {
-        set: { endedAt, failureInfo, ...counters },
-        failureInfo,
-      })
-    ).item.status;
+    const change =
+      'failureInfo' in end
+        ? { set: { ...set, failureInfo: end.failureInfo }, failureInfo: end.failureInfo }
+        : { set };
+    return (await deps.store.transitionPlan(planId, end.operation, change)).item.status;
   } catch (error) {
+    // Another finishing task closed it first.
     if (error instanceof IllegalTransition) return (await deps.store.requirePlan(planId)).status;
-    throw error;
-  }
-}
-
-/** The plan's counters recounted from its tasks' statuses (the running counters are best-effort). */
-export function countOutcomes(tasks: readonly Pick<Task, 'status'>[]) {
-  const count = (...statuses: Task['status'][]) => tasks.filter((t) => statuses.includes(t.status)).length;
-  return {
-    completedTasks: count('COMPLETED'),
-    failedTasks: count('FAILED', 'ROLLBACK_FAILED'),
-    cancelledTasks: count('CANCELLED'),
-    rolledBackTasks: count('ROLLED_BACK'),
-  };
-}
-
-/** A plan rollback ends when none of its tasks is still rolling back. */
-export async function finalizeRollbackIfDone(deps: Deps, plan: Plan): Promise<string> {
-  const tasks = await deps.store.listTasks(plan.planId);
-  if (tasks.some((t) => t.status === 'ROLLING_BACK')) return plan.status;
-  const failed = tasks.filter((t) => t.status === 'ROLLBACK_FAILED').length;
-  try {
-    if (failed === 0)
-      return (
-        await deps.store.transitionPlan(plan.planId, 'rolledBack', {
-          set: { endedAt: deps.now().toISOString(), ...countOutcomes(tasks) },
-        })
-      ).item.status;
-    const failureInfo = {
-      type: 'ROLLBACK' as const,
-      message: `${failed} of ${tasks.length} tasks could not be rolled back`,
-    };
-    return (
-      await deps.store.transitionPlan(plan.planId, 'rollbackFailed', {
-        set: { failureInfo, ...countOutcomes(tasks) },
-        failureInfo,
-      })
-    ).item.status;
-  } catch (error) {
-    if (error instanceof IllegalTransition) return (await deps.store.requirePlan(plan.planId)).status;
     throw error;
   }
 }

@@ -9,8 +9,9 @@ import { taskIdFor } from '../keys.ts';
 import type { FailureInfo, Task } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { endpointsForStage } from '../stages.ts';
+import type { StepInput } from '../steps.ts';
+import { endTask } from './end-task.ts';
 import { failureFromStateError, StageFailed } from './errors.ts';
-import { finalizePlanIfDone } from './plan-flow.ts';
 import { stopEngines, switchAndConfirm } from './stage.ts';
 
 /** Stages this task changed, last first: its completed stages and the stage it was in when it stopped. */
@@ -46,7 +47,7 @@ async function failStage(deps: Deps, task: Task, failureInfo: FailureInfo): Prom
 
 export async function rollbackStage(
   deps: Deps,
-  input: { taskId: string },
+  input: StepInput<'rollbackStage'>,
 ): Promise<{ action: 'NEXT' | 'DONE' }> {
   const task = await deps.store.requireTask(input.taskId);
   if (task.status !== 'ROLLING_BACK') return { action: 'DONE' };
@@ -114,29 +115,22 @@ export async function rollbackStage(
 
 export async function finishRollback(
   deps: Deps,
-  input: { planId: string; index: number; error?: { Error?: string; Cause?: string } },
+  input: StepInput<'finishRollback'>,
 ): Promise<{ status: string }> {
   const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   if (task.status !== 'ROLLING_BACK') return { status: task.status };
-  const endedAt = deps.now().toISOString();
-  const status = input.error ? 'ROLLBACK_FAILED' : 'ROLLED_BACK';
   if (input.error) {
     const failureInfo =
       input.error.Error === 'StageFailed' && task.failureInfo
         ? task.failureInfo
         : failureFromStateError(input.error);
-    await deps.store.transitionTask(task.taskId, 'rollbackFailed', {
-      set: { failureInfo, endedAt },
-      failureInfo,
-    });
-  } else {
-    await deps.store.transitionTask(task.taskId, 'rolledBack', {
-      set: { endedAt },
-      remove: ['failureInfo'],
-      planCounters: { rolledBackTasks: 1 },
-    });
+    return {
+      status: (
+        await endTask(deps, task.taskId, 'rollbackFailed', { set: { failureInfo }, failureInfo }, task)
+      ).status,
+    };
   }
-  await deps.store.releaseLock(task.tenantId, task.taskId);
-  await finalizePlanIfDone(deps, task.planId);
-  return { status };
+  return {
+    status: (await endTask(deps, task.taskId, 'rolledBack', { remove: ['failureInfo'] }, task)).status,
+  };
 }

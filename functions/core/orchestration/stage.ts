@@ -7,17 +7,8 @@ import { broadcast, checkHealth, describeFailure, type HealthResult, type Health
 import { type EngineRecord, EVENT_SOURCE, type FailureInfo, type Plan, type Task } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { broadcastUrl, endpointLabel, endpointsForStage, healthUrl } from '../stages.ts';
+import type { EngineHandOff, StateError } from '../steps.ts';
 import { ENGINE_EXITED, EngineExited } from './engines.ts';
-
-/** What an engine sends back with its task token once it listens and is healthy. */
-export interface EngineHandOff {
-  engineId: string;
-  endpoint: string;
-  version?: string;
-  tenantId?: string;
-  service?: string;
-  taskArn?: string;
-}
 
 export const CONFIG_CHANGED_DETAIL_TYPE = 'TenantConfigChanged';
 
@@ -224,7 +215,7 @@ export async function stopEngines(
 export async function stopProvisioningEngines(
   deps: Deps,
   task: Task,
-  error: { Error?: string; Cause?: string } | undefined,
+  error: StateError | undefined,
 ): Promise<FailureInfo | undefined> {
   const stopped = await stopEngines(
     deps,

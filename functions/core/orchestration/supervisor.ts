@@ -3,9 +3,13 @@
  * sweeps several times): heartbeats and lease renewal for tasks that hold a
  * tenant lock, recovery of tasks and plans whose execution is gone, and drains.
  */
+
+import { executionName } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
+import { taskRefusal } from '../transitions.ts';
+import { endTask } from './end-task.ts';
 import { startTaskExecution } from './operations.ts';
 import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
 import { stopEngines } from './stage.ts';
@@ -19,6 +23,8 @@ export interface SweepReport {
   restartedPlans: string[];
   releasedLocks: number;
   drainedEngines: number;
+  /** Tasks whose status changed under the sweep, so it left them alone this round. */
+  movedOn: string[];
 }
 
 const ACTIVE_PLAN_STATUSES = ['CREATED', 'RUNNING', 'PAUSED'] as const;
@@ -32,10 +38,19 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     restartedPlans: [],
     releasedLocks: 0,
     drainedEngines: 0,
+    movedOn: [],
   };
   const restarted = await recoverPlans(deps, report);
   await reportProgress(deps);
-  for (const lock of await deps.store.listHeldLocks()) await superviseLock(deps, lock, restarted, report);
+  for (const lock of await deps.store.listHeldLocks()) {
+    try {
+      await superviseLock(deps, lock, restarted, report);
+    } catch (error) {
+      // The task moved on (finished, was cancelled) between the sweep's read and its write: nothing to supervise.
+      if (!(error instanceof IllegalTransition)) throw error;
+      report.movedOn.push(lock.ownerTaskId);
+    }
+  }
   await drainEngines(deps, report);
   return report;
 }
@@ -75,46 +90,46 @@ async function superviseLock(deps: Deps, lock: TenantLock, restartedPlans: Set<s
 export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) =>
   task.stages.length ? Math.round((task.completedStages.length / task.stages.length) * 100) : 0;
 
-/** Restarts a task's machine from its checkpoint (counted as a retry), or fails it when retries are used up. */
+/** Restarts a task's machine from its checkpoint (counted as a retry), or fails it when the table refuses a recovery. */
 export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
-  try {
-    if (task.status === 'ROLLING_BACK') {
-      const count = (task.rollbackCount ?? 0) + 1;
-      await deps.store.patchTask(task.taskId, { rollbackCount: count });
-      await startTaskExecution(deps, 'rollbackStateMachineArn', task, `${task.taskId}-rb${count}`);
-      report.recoveredTasks.push(task.taskId);
-      return;
-    }
-    const recovered = await deps.store.transitionTask(task.taskId, 'recover', {
-      set: { retryCount: task.retryCount + 1 },
-      detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
-    });
+  if (task.status === 'ROLLING_BACK') {
+    const count = (task.rollbackCount ?? 0) + 1;
+    await deps.store.patchTask(task.taskId, { rollbackCount: count });
+    await startTaskExecution(
+      deps,
+      'rollbackStateMachineArn',
+      task,
+      executionName.rollback(task.taskId, count),
+    );
+    report.recoveredTasks.push(task.taskId);
+    return;
+  }
+  const refusal = taskRefusal('recover', task);
+  if (refusal === undefined) {
+    const recovered = await deps.store.transitionTask(
+      task.taskId,
+      'recover',
+      {
+        set: { retryCount: task.retryCount + 1 },
+        detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
+      },
+      task,
+    );
     await startTaskExecution(
       deps,
       'taskStateMachineArn',
       recovered.item,
-      `${task.taskId}-r${recovered.item.retryCount}`,
+      executionName.retry(task.taskId, recovered.item.retryCount),
     );
     report.recoveredTasks.push(task.taskId);
-  } catch (error) {
-    if (!(error instanceof IllegalTransition)) throw error;
-    const failureInfo = {
-      type: 'EXECUTION_LOST' as const,
-      message: `execution lost and no retries left (${error.message})`,
-    };
-    await deps.store
-      .transitionTask(task.taskId, 'fail', {
-        set: { failureInfo, endedAt: deps.now().toISOString() },
-        failureInfo,
-        planCounters: { failedTasks: 1 },
-      })
-      .catch((e: unknown) => {
-        if (!(e instanceof IllegalTransition)) throw e;
-      });
-    await deps.store.releaseLock(task.tenantId, task.taskId);
-    await finalizePlanIfDone(deps, task.planId);
-    report.failedTasks.push(task.taskId);
+    return;
   }
+  const failureInfo = {
+    type: 'EXECUTION_LOST' as const,
+    message: `execution lost and it cannot be recovered (${refusal})`,
+  };
+  await endTask(deps, task.taskId, 'fail', { set: { failureInfo }, failureInfo }, task);
+  report.failedTasks.push(task.taskId);
 }
 
 /**

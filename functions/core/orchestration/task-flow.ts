@@ -4,21 +4,15 @@
  */
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { engineFor } from '../../../engines/catalog.ts';
+import { type BoundaryFacts, decideBoundary, decideLockStep, type LockFacts } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
 import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model.ts';
-import { thresholdExceeded } from '../settings.ts';
 import { remainingStages } from '../stages.ts';
+import type { StepInput } from '../steps.ts';
+import { endTask } from './end-task.ts';
 import { failureFromStateError, StageFailed, TenantLocked } from './errors.ts';
-import { finalizePlanIfDone } from './plan-flow.ts';
-import {
-  applyStage,
-  type EngineHandOff,
-  engineLaunch,
-  isOwnHandOff,
-  recordHandOff,
-  stopProvisioningEngines,
-} from './stage.ts';
+import { applyStage, engineLaunch, isOwnHandOff, recordHandOff, stopProvisioningEngines } from './stage.ts';
 
 /** The task machine's state after the lock: `step.action` feeds "What next?" (NEXT runs the stages). */
 export interface LockResult {
@@ -42,90 +36,102 @@ export async function isExecutionRunning(deps: Deps, executionArn: string | unde
 
 const leaseMs = (deps: Deps) => deps.settings.lockLeaseSeconds * 1000;
 
-/** Ends a task that will not run: cancelled by an operator, a cancelled plan, or the plan's failure threshold. */
-async function cancelBeforeStart(deps: Deps, task: Task, failureInfo?: FailureInfo) {
-  await deps.store.transitionTask(task.taskId, 'cancel', {
-    set: { endedAt: deps.now().toISOString(), cancelled: true, ...(failureInfo ? { failureInfo } : {}) },
-    failureInfo,
-    planCounters: { cancelledTasks: 1 },
-  });
-  await deps.store.releaseLock(task.tenantId, task.taskId);
-  await finalizePlanIfDone(deps, task.planId);
-}
-
-export async function takeLock(
-  deps: Deps,
-  input: { planId: string; index: number; executionArn: string; purpose?: 'ROLLBACK' },
-): Promise<LockResult> {
+/**
+ * Task and rollback machine, "Take tenant lock": adopts a task whose execution
+ * died, ends one that will not run, and otherwise takes the tenant (throwing
+ * TenantLocked, which the machine retries, while another task holds it).
+ */
+export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promise<LockResult> {
   const taskId = taskIdFor(input.planId, input.index);
-  const result = (action: 'RUN' | 'SKIP'): LockResult => ({
+  const result = (action: 'NEXT' | 'SKIP'): LockResult => ({
     planId: input.planId,
     index: input.index,
     taskId,
     engine: null,
-    step: { action: action === 'RUN' ? 'NEXT' : 'SKIP', launch: null },
+    step: { action, launch: null },
   });
   let task = await deps.store.requireTask(taskId);
-
-  if (input.purpose === 'ROLLBACK') {
-    if (task.status !== 'ROLLING_BACK') return result('SKIP');
-    const lock = await deps.store.acquireLock(task.tenantId, task, leaseMs(deps));
-    if (!lock.acquired)
-      throw new TenantLocked(`tenant ${task.tenantId} is locked by task ${lock.holder?.ownerTaskId}`);
-    await deps.store.patchTask(taskId, {
-      fencingToken: lock.lock.fencingToken,
-      executionArn: input.executionArn,
-    });
-    return result('RUN');
-  }
-
-  if (isTerminalTask(task.status)) return result('SKIP');
-  if (task.status === 'RUNNING' && task.executionArn === input.executionArn) return result('RUN');
-
-  if (task.executionArn && task.executionArn !== input.executionArn && task.status !== 'CREATED') {
-    if (await isExecutionRunning(deps, task.executionArn)) return result('SKIP');
-    if (task.status === 'RUNNING' || task.status === 'PAUSED' || task.status === 'PENDING') {
-      // The execution that drove this task is gone: adopt it, resuming from its checkpoint.
-      task = (
-        await deps.store.transitionTask(taskId, 'recover', {
-          set: { retryCount: task.retryCount + 1, executionArn: input.executionArn },
-          detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
-        })
-      ).item;
+  const facts: LockFacts = { task, executionArn: input.executionArn, purpose: input.purpose };
+  for (;;) {
+    const step = decideLockStep(facts);
+    switch (step.do) {
+      case 'skip':
+        return result('SKIP');
+      case 'run':
+        return result('NEXT');
+      case 'check-execution':
+        facts.recordedExecutionRunning = await isExecutionRunning(deps, task.executionArn);
+        continue;
+      case 'recover':
+        task = (
+          await deps.store.transitionTask(
+            taskId,
+            'recover',
+            {
+              set: { retryCount: task.retryCount + 1, executionArn: input.executionArn },
+              detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
+            },
+            task,
+          )
+        ).item;
+        facts.task = task;
+        facts.recordedExecutionRunning = undefined;
+        continue;
+      case 'read-plan': {
+        const plan = await deps.store.requirePlan(task.planId);
+        facts.plan = plan;
+        facts.failedTasks = plan.failedTasks;
+        continue;
+      }
+      case 'cancel':
+        await endTask(
+          deps,
+          taskId,
+          'cancel',
+          { set: { cancelled: true, ...(step.failureInfo ? { failureInfo: step.failureInfo } : {}) } },
+          task,
+        );
+        return result('SKIP');
+      case 'take':
+        if (step.validate) {
+          task = (
+            await deps.store.transitionTask(
+              taskId,
+              'validate',
+              { set: { executionArn: input.executionArn } },
+              task,
+            )
+          ).item;
+        }
+        await lockTenant(deps, task, input);
+        return result('NEXT');
     }
   }
+}
 
-  const plan = await deps.store.requirePlan(task.planId);
-  if (task.cancelled || plan.status === 'CANCELLED') {
-    await cancelBeforeStart(deps, task);
-    return result('SKIP');
-  }
-  if (task.retryCount === 0 && thresholdExceeded(plan.failureThreshold, plan.failedTasks, plan.totalTasks)) {
-    await cancelBeforeStart(deps, task, {
-      type: 'FAILURE_THRESHOLD',
-      message: `not started: ${plan.failedTasks} of ${plan.totalTasks} tasks failed, over the plan's failure threshold`,
-    });
-    return result('SKIP');
-  }
-
-  if (task.status === 'CREATED') {
-    task = (
-      await deps.store.transitionTask(taskId, 'validate', { set: { executionArn: input.executionArn } }, task)
-    ).item;
-  }
-
+async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>) {
   const lock = await deps.store.acquireLock(task.tenantId, task, leaseMs(deps));
   if (!lock.acquired) {
-    if (task.status !== 'PENDING' || task.executionArn !== input.executionArn) {
-      await deps.store.transitionTask(taskId, 'wait', { set: { executionArn: input.executionArn } });
+    if (
+      input.purpose !== 'ROLLBACK' &&
+      (task.status !== 'PENDING' || task.executionArn !== input.executionArn)
+    ) {
+      await deps.store.transitionTask(task.taskId, 'wait', { set: { executionArn: input.executionArn } });
     }
     throw new TenantLocked(
       `tenant ${task.tenantId} is locked by task ${lock.holder?.ownerTaskId ?? '?'} of plan ${lock.holder?.ownerPlanId ?? '?'}`,
     );
   }
+  if (input.purpose === 'ROLLBACK') {
+    await deps.store.patchTask(task.taskId, {
+      fencingToken: lock.lock.fencingToken,
+      executionArn: input.executionArn,
+    });
+    return;
+  }
   const now = deps.now().toISOString();
   await deps.store.transitionTask(
-    taskId,
+    task.taskId,
     'start',
     {
       set: {
@@ -137,7 +143,6 @@ export async function takeLock(
     },
     task,
   );
-  return result('RUN');
 }
 
 export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'SKIP';
@@ -145,12 +150,6 @@ export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' 
 export interface StageReply {
   action: StageAction;
   launch: unknown;
-}
-
-export interface RunStagesInput {
-  taskId: string;
-  executionArn: string;
-  engine?: EngineHandOff | null;
 }
 
 /**
@@ -161,7 +160,7 @@ export interface RunStagesInput {
  */
 export async function runStages(
   deps: Deps,
-  input: RunStagesInput,
+  input: StepInput<'runStages'>,
   remainingMs: () => number,
 ): Promise<StageReply> {
   let engine = input.engine;
@@ -178,9 +177,9 @@ const stageBudgetMs = (plan: Plan) =>
   30_000;
 
 /** One stage boundary and, unless paused, cancelled or waiting for an engine, one whole stage. */
-async function runStage(
+export async function runStage(
   deps: Deps,
-  input: RunStagesInput,
+  input: StepInput<'runStages'>,
 ): Promise<{ reply: StageReply; nextStageBudgetMs: number }> {
   let budget = 0;
   const reply = (action: StageAction, launch: unknown = null) => ({
@@ -188,45 +187,50 @@ async function runStage(
     nextStageBudgetMs: budget,
   });
   let task = await deps.store.requireTask(input.taskId);
-  if (task.executionArn && task.executionArn !== input.executionArn) return reply('SKIP');
-  if (task.status === 'CANCELLED') return reply('CANCELLED');
+  const facts: BoundaryFacts = { task, executionArn: input.executionArn };
+  let stage: string;
+  for (;;) {
+    const boundary = decideBoundary(facts);
+    if (boundary.do === 'run') {
+      stage = boundary.stage;
+      break;
+    }
+    switch (boundary.do) {
+      case 'skip':
+        return reply('SKIP');
+      case 'cancelled':
+        return reply('CANCELLED');
+      case 'park':
+        return reply('PAUSE');
+      case 'done':
+        return reply('DONE');
+      case 'resume':
+        task = (await deps.store.transitionTask(task.taskId, 'resume', {}, task)).item;
+        facts.task = task;
+        continue;
+      case 'cancel':
+        await endTask(deps, task.taskId, 'cancel', {}, task);
+        return reply('CANCELLED');
+      case 'pause':
+        await deps.store.transitionTask(task.taskId, 'pause', {}, task);
+        return reply('PAUSE');
+      case 'renew-lease':
+        // The lease may have lapsed (supervisor down) and another task taken the tenant: never start a stage then.
+        facts.leaseRenewed = await deps.store.renewLock(
+          task.tenantId,
+          task.taskId,
+          task.fencingToken!,
+          leaseMs(deps),
+        );
+        continue;
+      case 'lost-lease':
+        await deps.store.patchTask(task.taskId, { failureInfo: boundary.failureInfo });
+        throw new StageFailed(boundary.failureInfo);
+    }
+  }
 
-  if (task.status === 'PAUSED') {
-    if (task.paused && !task.cancelled) return reply('PAUSE');
-    if (!task.cancelled) task = (await deps.store.transitionTask(task.taskId, 'resume')).item;
-  }
-  if (task.cancelled) {
-    await deps.store.transitionTask(task.taskId, 'cancel', {
-      set: { endedAt: deps.now().toISOString() },
-      planCounters: { cancelledTasks: 1 },
-    });
-    await deps.store.releaseLock(task.tenantId, task.taskId);
-    await finalizePlanIfDone(deps, task.planId);
-    return reply('CANCELLED');
-  }
-  if (task.paused) {
-    await deps.store.transitionTask(task.taskId, 'pause');
-    return reply('PAUSE');
-  }
-
-  const stage = remainingStages(task.stages, task.completedStages)[0];
-  if (!stage) return reply('DONE');
   const plan = await deps.store.requirePlan(task.planId);
   budget = stageBudgetMs(plan);
-  // The lease may have lapsed (supervisor down) and another task taken the tenant: never start a stage then.
-  if (
-    task.fencingToken === undefined ||
-    !(await deps.store.renewLock(task.tenantId, task.taskId, task.fencingToken, leaseMs(deps)))
-  ) {
-    const failureInfo: FailureInfo = {
-      type: 'LOCK',
-      stage,
-      message: `lost the lock on tenant ${task.tenantId} before stage ${stage}`,
-    };
-    await deps.store.patchTask(task.taskId, { failureInfo });
-    throw new StageFailed(failureInfo);
-  }
-
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (
       await deps.store.transitionTask(
@@ -269,7 +273,6 @@ async function runStage(
     {
       set: { completedStages },
       currentStage: stage,
-      checkpoint: completedStages,
       detail: { rounds: outcome.health.rounds, answers: outcome.health.answers },
     },
     task,
@@ -281,35 +284,29 @@ async function runStage(
  * Stores the pause token on the task. When resume already happened (the flag is
  * gone), nobody would send the token back, so this sends it itself.
  */
-export async function parkTask(deps: Deps, input: { taskId: string; token: string }): Promise<void> {
+export async function parkTask(deps: Deps, input: StepInput<'parkTask'>): Promise<void> {
   const parked = await deps.store.parkPauseToken(input.taskId, input.token);
   if (!parked)
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: input.token, output: '{"resumed":true}' }));
 }
 
-export async function completeTask(deps: Deps, input: { taskId: string }): Promise<{ status: string }> {
+export async function completeTask(
+  deps: Deps,
+  input: StepInput<'completeTask'>,
+): Promise<{ status: string }> {
   const task = await deps.store.requireTask(input.taskId);
   if (task.status === 'COMPLETED') return { status: task.status };
   for (const stage of task.stages)
     await deps.store.putGoodConfig(task.tenantId, stage, task.config, task.taskId);
   await scheduleDrainOfReplacedEngines(deps, task);
-  await deps.store.transitionTask(
+  await endTask(
+    deps,
     task.taskId,
     'complete',
-    {
-      // A pause or cancel requested during the last stage found no boundary left to act on.
-      set: { endedAt: deps.now().toISOString(), paused: false, cancelled: false },
-      remove: ['failureInfo'],
-      checkpoint: 'clear',
-      planCounters: { completedTasks: 1 },
-    },
+    // A pause or cancel requested during the last stage found no boundary left to act on.
+    { set: { paused: false, cancelled: false }, remove: ['failureInfo'] },
     task,
   );
-  if (task.retryCount > 0) {
-    await deps.store.transitionTask(task.taskId, 'retryCompleted', { detail: { success: true } });
-  }
-  await deps.store.releaseLock(task.tenantId, task.taskId);
-  await finalizePlanIfDone(deps, task.planId);
   return { status: 'COMPLETED' };
 }
 
@@ -327,10 +324,7 @@ async function scheduleDrainOfReplacedEngines(deps: Deps, task: Task) {
   }
 }
 
-export async function failTask(
-  deps: Deps,
-  input: { planId: string; index: number; executionArn: string; error?: { Error?: string; Cause?: string } },
-): Promise<{ status: string }> {
+export async function failTask(deps: Deps, input: StepInput<'failTask'>): Promise<{ status: string }> {
   const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   if (isTerminalTask(task.status)) return { status: task.status };
   if (
@@ -350,18 +344,6 @@ export async function failTask(
       failureInfo,
     });
   }
-  await deps.store.transitionTask(task.taskId, 'fail', {
-    set: { endedAt: deps.now().toISOString(), failureInfo },
-    failureInfo,
-    planCounters: { failedTasks: 1 },
-  });
-  if (task.retryCount > 0) {
-    await deps.store.transitionTask(task.taskId, 'retryCompleted', {
-      detail: { success: false },
-      failureInfo,
-    });
-  }
-  await deps.store.releaseLock(task.tenantId, task.taskId);
-  await finalizePlanIfDone(deps, task.planId);
+  await endTask(deps, task.taskId, 'fail', { set: { failureInfo }, failureInfo });
   return { status: 'FAILED' };
 }

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
 import { DEFAULTS } from '../settings.ts';
+import { GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table.ts';
 
 export interface StoreContext {
   doc: DynamoDBDocumentClient;
@@ -38,7 +39,25 @@ export function storeContext(options: StoreOptions): StoreContext {
 }
 
 /** Attributes that exist only for the table's keys and bookkeeping, never returned to callers. */
-const INTERNAL = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'kind', 'expiresAt', 'visible', 'requestHash']);
+const INTERNAL = new Set<string>([
+  PARTITION_KEY,
+  SORT_KEY,
+  GSI1.partitionKey,
+  GSI1.sortKey,
+  TTL_ATTRIBUTE,
+  'kind',
+  'visible',
+  'requestHash',
+]);
+
+/** The key condition of a query over one partition, optionally only the sort keys with a prefix. */
+export function inPartition(pk: string, skPrefix?: string) {
+  return {
+    KeyConditionExpression: skPrefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': PARTITION_KEY, ...(skPrefix ? { '#sk': SORT_KEY } : {}) },
+    ExpressionAttributeValues: { ':pk': pk, ...(skPrefix ? { ':prefix': skPrefix } : {}) },
+  };
+}
 
 export function stripKeys<T>(item: Record<string, unknown>): T {
   const out: Record<string, unknown> = {};

@@ -1,8 +1,9 @@
 /** Event items: the outbox the table's stream publishes, and the history the API pages through. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { EVENT_SK_PREFIX, eventSk, planPk } from '../keys.ts';
+import { EVENT_SK_PREFIX, eventSk, itemKey, planPk } from '../keys.ts';
 import type { EventType, FailureInfo, RolloutEvent } from '../model.ts';
-import { epochSeconds, queryPages, type StoreContext, stripKeys } from './context.ts';
+import { PARTITION_KEY, SORT_KEY } from '../table.ts';
+import { epochSeconds, inPartition, queryPages, type StoreContext, stripKeys } from './context.ts';
 
 export interface EventDetails {
   currentStage?: string;
@@ -37,8 +38,7 @@ export function buildEvent(
     ...details,
   };
   const item = {
-    pk: planPk(subject.planId),
-    sk: eventSk(eventId),
+    ...itemKey(planPk(subject.planId), eventSk(eventId)),
     kind: 'EVENT',
     expiresAt: epochSeconds(now) + ctx.eventTtlDays * 86_400,
     ...event,
@@ -63,16 +63,17 @@ export function eventStore(ctx: StoreContext) {
       const result = await ctx.doc.send(
         new QueryCommand({
           TableName: ctx.tableName,
-          KeyConditionExpression: options.afterEventId
-            ? 'pk = :pk AND sk BETWEEN :from AND :to'
-            : 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: options.afterEventId
+          ...(options.afterEventId
             ? {
-                ':pk': planPk(planId),
-                ':from': `${eventSk(options.afterEventId)}\u0000`,
-                ':to': `${EVENT_SK_PREFIX}\uffff`,
+                KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+                ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+                ExpressionAttributeValues: {
+                  ':pk': planPk(planId),
+                  ':from': `${eventSk(options.afterEventId)}\u0000`,
+                  ':to': `${EVENT_SK_PREFIX}\uffff`,
+                },
               }
-            : { ':pk': planPk(planId), ':prefix': EVENT_SK_PREFIX },
+            : inPartition(planPk(planId), EVENT_SK_PREFIX)),
           Limit: limit,
           ConsistentRead: true,
         }),
@@ -84,11 +85,10 @@ export function eventStore(ctx: StoreContext) {
     /** The event id of a plan's PLAN-sequence event, so `after=<sequenceId>` can be turned into a position. */
     async planEventIdAtSequence(planId: string, sequenceId: number): Promise<string | undefined> {
       for await (const page of queryPages(ctx, {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ...inPartition(planPk(planId), EVENT_SK_PREFIX),
         FilterExpression: 'sequenceType = :plan AND sequenceId = :seq',
         ExpressionAttributeValues: {
-          ':pk': planPk(planId),
-          ':prefix': EVENT_SK_PREFIX,
+          ...inPartition(planPk(planId), EVENT_SK_PREFIX).ExpressionAttributeValues,
           ':plan': 'PLAN',
           ':seq': sequenceId,
         },

@@ -5,10 +5,11 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LOCK_SK, LOCKS_INDEX_PK, lockPk } from '../keys.ts';
+import { LOCKS_INDEX_PK, lockKey } from '../keys.ts';
 import type { TenantLock } from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { isConditionFailure, queryAll, type StoreContext } from './context.ts';
+import type { TransactItems } from './update.ts';
 
 export interface LockOwner {
   taskId: string;
@@ -28,17 +29,53 @@ const toLock = (item: Record<string, unknown> | undefined): TenantLock | undefin
       }
     : undefined;
 
-export function lockStore(ctx: StoreContext) {
-  async function getLock(tenantId: string): Promise<TenantLock | undefined> {
-    const result = await ctx.doc.send(
-      new GetCommand({
-        TableName: ctx.tableName,
-        Key: { pk: lockPk(tenantId), sk: LOCK_SK },
-        ConsistentRead: true,
-      }),
-    );
-    return toLock(result.Item);
+export async function readLock(ctx: StoreContext, tenantId: string): Promise<TenantLock | undefined> {
+  const result = await ctx.doc.send(
+    new GetCommand({ TableName: ctx.tableName, Key: lockKey(tenantId), ConsistentRead: true }),
+  );
+  return toLock(result.Item);
+}
+
+const RELEASE = {
+  UpdateExpression: 'SET leaseExpiresAt = :zero REMOVE ownerTaskId, ownerPlanId, #gpk, #gsk',
+  ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
+};
+
+/**
+ * The part of a task's terminal transaction that frees its tenant: a release of
+ * the lock as it was read (owner and fencing token unchanged), or, when the task
+ * does not hold it, a check that it still does not. Either way the transaction
+ * fails if the lock moved since it was read, and the caller re-reads.
+ */
+export function releaseInTransaction(
+  tableName: string,
+  tenantId: string,
+  taskId: string,
+  lock: TenantLock | undefined,
+): TransactItems[number] {
+  if (lock?.ownerTaskId === taskId) {
+    return {
+      Update: {
+        TableName: tableName,
+        Key: lockKey(tenantId),
+        ...RELEASE,
+        ConditionExpression: 'ownerTaskId = :task AND fencingToken = :token',
+        ExpressionAttributeValues: { ':task': taskId, ':token': lock.fencingToken, ':zero': 0 },
+      },
+    };
   }
+  return {
+    ConditionCheck: {
+      TableName: tableName,
+      Key: lockKey(tenantId),
+      ConditionExpression: 'attribute_not_exists(ownerTaskId) OR ownerTaskId <> :task',
+      ExpressionAttributeValues: { ':task': taskId },
+    },
+  };
+}
+
+export function lockStore(ctx: StoreContext) {
+  const getLock = (tenantId: string) => readLock(ctx, tenantId);
 
   return {
     getLock,
@@ -61,7 +98,7 @@ export function lockStore(ctx: StoreContext) {
         const result = await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: lockPk(tenantId), sk: LOCK_SK },
+            Key: lockKey(tenantId),
             UpdateExpression:
               'SET tenantId = :tenant, ownerTaskId = :task, ownerPlanId = :plan, leaseExpiresAt = :expires, kind = :kind, #gpk = :locks, #gsk = :tenant, fencingToken = if_not_exists(fencingToken, :zero) + :one',
             ConditionExpression:
@@ -103,7 +140,7 @@ export function lockStore(ctx: StoreContext) {
         await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: lockPk(tenantId), sk: LOCK_SK },
+            Key: lockKey(tenantId),
             UpdateExpression: 'SET leaseExpiresAt = :expires',
             ConditionExpression: 'ownerTaskId = :task AND fencingToken = :token',
             ExpressionAttributeValues: {
@@ -126,9 +163,8 @@ export function lockStore(ctx: StoreContext) {
         await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: lockPk(tenantId), sk: LOCK_SK },
-            UpdateExpression: 'SET leaseExpiresAt = :zero REMOVE ownerTaskId, ownerPlanId, #gpk, #gsk',
-            ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
+            Key: lockKey(tenantId),
+            ...RELEASE,
             ConditionExpression:
               fencingToken === undefined
                 ? 'ownerTaskId = :task'

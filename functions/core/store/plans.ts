@@ -9,13 +9,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { Conflict, NotFound } from '../errors.ts';
-import { createdSortKey, IDEMPOTENCY_SK, idempotencyPk, PLAN_SK, PLANS_INDEX_PK, planPk } from '../keys.ts';
+import { createdSortKey, idempotencyItemKey, PLAN_SK, PLANS_INDEX_PK, planKey, planPk } from '../keys.ts';
 import type { Plan, PlanStatus, RolloutEvent, Task } from '../model.ts';
-import { GSI1 } from '../table.ts';
+import { GSI1, PARTITION_KEY, SORT_KEY } from '../table.ts';
 import { decidePlan, type PlanOperation } from '../transitions.ts';
 import {
   decodeCursor,
   encodeCursor,
+  inPartition,
   isConditionFailure,
   queryPages,
   type StoreContext,
@@ -24,7 +25,7 @@ import {
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
 import { taskItem } from './tasks.ts';
-import { guardedStatusUpdate, type TransactItems, updateParts } from './update.ts';
+import { guardedStatusUpdate, type TransactItems, updateExisting } from './update.ts';
 
 /** Tasks per transaction: each task is written with its TaskCreated event, and a transaction holds at most 100 items. */
 const TASKS_PER_TRANSACTION = 50;
@@ -45,7 +46,7 @@ export function planStore(ctx: StoreContext) {
     const result = await ctx.doc.send(
       new GetCommand({
         TableName: ctx.tableName,
-        Key: { pk: planPk(planId), sk: PLAN_SK },
+        Key: planKey(planId),
         ConsistentRead: true,
       }),
     );
@@ -72,11 +73,11 @@ export function planStore(ctx: StoreContext) {
   async function deletePartition(planId: string, keepPlanItem: boolean): Promise<number> {
     let deleted = 0;
     for await (const page of queryPages(ctx, {
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': planPk(planId) },
-      ProjectionExpression: 'pk, sk',
+      ...inPartition(planPk(planId)),
+      ProjectionExpression: '#pk, #sk',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
     })) {
-      const keys = (page.Items ?? []).filter((k) => !(keepPlanItem && k.sk === PLAN_SK));
+      const keys = (page.Items ?? []).filter((k) => !(keepPlanItem && k[SORT_KEY] === PLAN_SK));
       for (let i = 0; i < keys.length; i += 25) {
         let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
         while (requests.length) {
@@ -114,7 +115,7 @@ export function planStore(ctx: StoreContext) {
       const writes: TransactItems = [
         guardedStatusUpdate(
           ctx.tableName,
-          { pk: planPk(planId), sk: PLAN_SK },
+          planKey(planId),
           { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
           change.remove ?? [],
           plan,
@@ -165,14 +166,14 @@ export function planStore(ctx: StoreContext) {
             new PutCommand({
               TableName: ctx.tableName,
               Item: {
-                pk: idempotencyPk(idempotencyKey),
-                sk: IDEMPOTENCY_SK,
+                ...idempotencyItemKey(idempotencyKey),
                 kind: 'IDEMPOTENCY',
                 planId: plan.planId,
                 requestHash,
                 createdAt: plan.createdAt,
               },
-              ConditionExpression: 'attribute_not_exists(pk)',
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': PARTITION_KEY },
             }),
           );
         } catch (error) {
@@ -180,7 +181,7 @@ export function planStore(ctx: StoreContext) {
           const existing = await ctx.doc.send(
             new GetCommand({
               TableName: ctx.tableName,
-              Key: { pk: idempotencyPk(idempotencyKey), sk: IDEMPOTENCY_SK },
+              Key: idempotencyItemKey(idempotencyKey),
               ConsistentRead: true,
             }),
           );
@@ -202,8 +203,9 @@ export function planStore(ctx: StoreContext) {
         await ctx.doc.send(
           new PutCommand({
             TableName: ctx.tableName,
-            Item: { pk: planPk(plan.planId), sk: PLAN_SK, kind: 'PLAN', visible: false, ...plan },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            Item: { ...planKey(plan.planId), kind: 'PLAN', visible: false, ...plan },
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
           }),
         );
         for (let i = 0; i < tasks.length; i += TASKS_PER_TRANSACTION) {
@@ -232,7 +234,7 @@ export function planStore(ctx: StoreContext) {
         await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: planPk(plan.planId), sk: PLAN_SK },
+            Key: planKey(plan.planId),
             UpdateExpression: 'SET #gpk = :gpk, #gsk = :gsk, visible = :yes',
             ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
             ExpressionAttributeValues: {
@@ -249,7 +251,7 @@ export function planStore(ctx: StoreContext) {
             .send(
               new DeleteCommand({
                 TableName: ctx.tableName,
-                Key: { pk: idempotencyPk(idempotencyKey), sk: IDEMPOTENCY_SK },
+                Key: idempotencyItemKey(idempotencyKey),
               }),
             )
             .catch(() => undefined);
@@ -306,7 +308,7 @@ export function planStore(ctx: StoreContext) {
       await ctx.doc.send(
         new UpdateCommand({
           TableName: ctx.tableName,
-          Key: { pk: planPk(planId), sk: PLAN_SK },
+          Key: planKey(planId),
           UpdateExpression: 'SET visible = :no REMOVE #gpk, #gsk',
           ExpressionAttributeNames: { '#gpk': GSI1.partitionKey, '#gsk': GSI1.sortKey },
           ExpressionAttributeValues: { ':no': false },
@@ -317,7 +319,7 @@ export function planStore(ctx: StoreContext) {
         await ctx.doc.send(
           new DeleteCommand({
             TableName: ctx.tableName,
-            Key: { pk: idempotencyPk(plan.idempotencyKey), sk: IDEMPOTENCY_SK },
+            Key: idempotencyItemKey(plan.idempotencyKey),
           }),
         );
       }
@@ -328,8 +330,7 @@ export function planStore(ctx: StoreContext) {
     async countPlanItems(planId: string): Promise<number> {
       let count = 0;
       for await (const page of queryPages(ctx, {
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': planPk(planId) },
+        ...inPartition(planPk(planId)),
         Select: 'COUNT',
       })) {
         count += page.Count ?? 0;
@@ -345,9 +346,8 @@ export function planStore(ctx: StoreContext) {
       await ctx.doc.send(
         new UpdateCommand({
           TableName: ctx.tableName,
-          Key: { pk: planPk(planId), sk: PLAN_SK },
-          ...updateParts({ ...set, updatedAt: ctx.now().toISOString() }),
-          ConditionExpression: 'attribute_exists(pk)',
+          Key: planKey(planId),
+          ...updateExisting({ ...set, updatedAt: ctx.now().toISOString() }),
         }),
       );
     },

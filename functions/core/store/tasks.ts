@@ -1,18 +1,18 @@
-/** Task items, their checkpoints, and the single transition authority for tasks. */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+/** Task items and the single transition authority for tasks. */
+import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
-import { checkpointSk, PLAN_SK, planIdOfTask, planPk, TASK_SK_PREFIX, taskSk, tenantPk } from '../keys.ts';
-import type { Checkpoint, PlanCounters, RolloutEvent, Task } from '../model.ts';
+import { planIdOfTask, planKey, planPk, TASK_SK_PREFIX, taskKey, tenantPk } from '../keys.ts';
+import {
+  isTerminalTask,
+  type PlanCounters,
+  type RolloutEvent,
+  type Task,
+  type TaskStatus,
+} from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { decideTask, type TaskOperation } from '../transitions.ts';
 import {
+  inPartition,
   isConditionFailure,
   queryAll,
   type StoreContext,
@@ -20,7 +20,8 @@ import {
   withOptimisticRetry,
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
-import { guardedStatusUpdate, type TransactItems, updateParts } from './update.ts';
+import { readLock, releaseInTransaction } from './locks.ts';
+import { guardedStatusUpdate, type TransactItems, updateExisting } from './update.ts';
 
 export type TaskFields = Partial<
   Omit<Task, 'taskId' | 'planId' | 'tenantId' | 'status' | 'seq' | 'index' | 'config'>
@@ -29,10 +30,6 @@ export type TaskFields = Partial<
 export interface TaskTransition extends EventDetails {
   set?: TaskFields;
   remove?: readonly (keyof TaskFields)[];
-  /** Save the checkpoint (completed stages) or clear it, in the same transaction. */
-  checkpoint?: readonly string[] | 'clear';
-  /** Counters to add to the plan once the transition is written (see addPlanCounters). */
-  planCounters?: Partial<Omit<PlanCounters, 'totalTasks'>>;
 }
 
 export interface TransitionResult<T> {
@@ -41,13 +38,32 @@ export interface TransitionResult<T> {
 }
 
 export const taskItem = (task: Task) => ({
-  pk: planPk(task.planId),
-  sk: taskSk(task.taskId),
+  ...taskKey(task.planId, task.taskId),
   [GSI1.partitionKey]: tenantPk(task.tenantId),
   [GSI1.sortKey]: `${task.createdAt}#${task.taskId}`,
   kind: 'TASK',
   ...task,
 });
+
+type OutcomeCounter = keyof Omit<PlanCounters, 'totalTasks'>;
+const OUTCOME_COUNTER: Partial<Record<TaskStatus, OutcomeCounter>> = {
+  COMPLETED: 'completedTasks',
+  FAILED: 'failedTasks',
+  ROLLBACK_FAILED: 'failedTasks',
+  CANCELLED: 'cancelledTasks',
+  ROLLED_BACK: 'rolledBackTasks',
+};
+
+/** What a status change does to the plan's outcome counters: the status left counts one less, the one entered one more. */
+function counterDeltas(from: TaskStatus, to: TaskStatus): Partial<Record<OutcomeCounter, number>> {
+  const deltas: Partial<Record<OutcomeCounter, number>> = {};
+  if (from === to) return deltas;
+  const left = OUTCOME_COUNTER[from];
+  const entered = OUTCOME_COUNTER[to];
+  if (left) deltas[left] = (deltas[left] ?? 0) - 1;
+  if (entered) deltas[entered] = (deltas[entered] ?? 0) + 1;
+  return deltas;
+}
 
 export function taskStore(ctx: StoreContext) {
   async function getTask(taskId: string): Promise<Task | undefined> {
@@ -56,7 +72,7 @@ export function taskStore(ctx: StoreContext) {
     const result = await ctx.doc.send(
       new GetCommand({
         TableName: ctx.tableName,
-        Key: { pk: planPk(planId), sk: taskSk(taskId) },
+        Key: taskKey(planId, taskId),
         ConsistentRead: true,
       }),
     );
@@ -76,8 +92,7 @@ export function taskStore(ctx: StoreContext) {
     /** Every task of a plan, in request order. */
     async listTasks(planId: string): Promise<Task[]> {
       const items = await queryAll(ctx, {
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': planPk(planId), ':prefix': TASK_SK_PREFIX },
+        ...inPartition(planPk(planId), TASK_SK_PREFIX),
         ConsistentRead: true,
       });
       return items.map((item) => stripKeys<Task>(item));
@@ -101,8 +116,10 @@ export function taskStore(ctx: StoreContext) {
 
     /**
      * The one way a task changes: checks the expected status, moves it, bumps the
-     * task's sequence and writes the event, all in one transaction. Concurrent
-     * callers retry on fresh state, so sequences have no gaps and no duplicates.
+     * task's sequence and writes the event, all in one transaction. A move into a
+     * terminal status frees the task's tenant lock in that same transaction, so no
+     * task is ever seen finished while it holds its tenant. Concurrent callers
+     * retry on fresh state, so sequences have no gaps and no duplicates.
      */
     async transitionTask(
       taskId: string,
@@ -112,10 +129,12 @@ export function taskStore(ctx: StoreContext) {
       known?: Task,
     ): Promise<TransitionResult<Task>> {
       let snapshot = known;
+      let from: TaskStatus | undefined;
       const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
         const task = snapshot ?? (await requireTask(taskId));
         snapshot = undefined;
         const decision = decideTask(taskId, operation, task);
+        from = task.status;
         const now = ctx.now().toISOString();
         const nextSeq = decision.event ? task.seq + 1 : task.seq;
         const updated: Task = { ...task, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
@@ -124,12 +143,16 @@ export function taskStore(ctx: StoreContext) {
         const writes: TransactItems = [
           guardedStatusUpdate(
             ctx.tableName,
-            { pk: planPk(task.planId), sk: taskSk(taskId) },
+            taskKey(task.planId, taskId),
             { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
             change.remove ?? [],
             task,
           ),
         ];
+        if (isTerminalTask(decision.to) && !isTerminalTask(task.status)) {
+          const lock = await readLock(ctx, task.tenantId);
+          writes.push(releaseInTransaction(ctx.tableName, task.tenantId, taskId, lock));
+        }
 
         let event: RolloutEvent | undefined;
         if (decision.event) {
@@ -156,71 +179,12 @@ export function taskStore(ctx: StoreContext) {
           writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
         }
 
-        if (change.checkpoint === 'clear') {
-          writes.push({
-            Delete: { TableName: ctx.tableName, Key: { pk: planPk(task.planId), sk: checkpointSk(taskId) } },
-          });
-        } else if (change.checkpoint) {
-          const checkpoint: Checkpoint = {
-            planId: task.planId,
-            taskId,
-            completedStages: [...change.checkpoint],
-            updatedAt: now,
-          };
-          writes.push({
-            Put: {
-              TableName: ctx.tableName,
-              Item: { pk: planPk(task.planId), sk: checkpointSk(taskId), kind: 'CHECKPOINT', ...checkpoint },
-            },
-          });
-        }
-
         await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
         return { item: updated, event };
       }, `transition ${operation} of task ${taskId}`);
-      if (change.planCounters) await addPlanCounters(ctx, result.item.planId, change.planCounters);
+      const deltas = counterDeltas(from!, result.item.status);
+      if (Object.keys(deltas).length) await addPlanCounters(ctx, result.item.planId, deltas);
       return result;
-    },
-
-    async loadCheckpoint(taskId: string): Promise<Checkpoint | undefined> {
-      const planId = planIdOfTask(taskId);
-      if (!planId) return undefined;
-      const result = await ctx.doc.send(
-        new GetCommand({
-          TableName: ctx.tableName,
-          Key: { pk: planPk(planId), sk: checkpointSk(taskId) },
-          ConsistentRead: true,
-        }),
-      );
-      return result.Item ? stripKeys<Checkpoint>(result.Item) : undefined;
-    },
-
-    async saveCheckpoint(taskId: string, completedStages: readonly string[]): Promise<void> {
-      const planId = planIdOfTask(taskId);
-      if (!planId) throw new NotFound('task', taskId);
-      const checkpoint: Checkpoint = {
-        planId,
-        taskId,
-        completedStages: [...completedStages],
-        updatedAt: ctx.now().toISOString(),
-      };
-      await ctx.doc.send(
-        new PutCommand({
-          TableName: ctx.tableName,
-          Item: { pk: planPk(planId), sk: checkpointSk(taskId), kind: 'CHECKPOINT', ...checkpoint },
-        }),
-      );
-    },
-
-    async clearCheckpoint(taskId: string): Promise<void> {
-      const planId = planIdOfTask(taskId);
-      if (!planId) return;
-      await ctx.doc.send(
-        new DeleteCommand({
-          TableName: ctx.tableName,
-          Key: { pk: planPk(planId), sk: checkpointSk(taskId) },
-        }),
-      );
     },
 
     /** Stores the pause token while the task is still PAUSED with its pause flag set; false when resume came first. */
@@ -231,7 +195,7 @@ export function taskStore(ctx: StoreContext) {
         await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: planPk(planId), sk: taskSk(taskId) },
+            Key: taskKey(planId, taskId),
             UpdateExpression: 'SET pauseToken = :token',
             ConditionExpression: 'paused = :yes AND #status = :paused',
             ExpressionAttributeNames: { '#status': 'status' },
@@ -253,7 +217,7 @@ export function taskStore(ctx: StoreContext) {
         const result = await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: planPk(planId), sk: taskSk(taskId) },
+            Key: taskKey(planId, taskId),
             UpdateExpression: 'REMOVE pauseToken',
             ConditionExpression: 'attribute_exists(pauseToken)',
             ReturnValues: 'UPDATED_OLD',
@@ -277,9 +241,8 @@ export function taskStore(ctx: StoreContext) {
       await ctx.doc.send(
         new UpdateCommand({
           TableName: ctx.tableName,
-          Key: { pk: planPk(planId), sk: taskSk(taskId) },
-          ...updateParts({ ...set, updatedAt: ctx.now().toISOString() }, remove),
-          ConditionExpression: 'attribute_exists(pk)',
+          Key: taskKey(planId, taskId),
+          ...updateExisting({ ...set, updatedAt: ctx.now().toISOString() }, remove),
         }),
       );
     },
@@ -300,9 +263,8 @@ async function addPlanCounters(
   await ctx.doc.send(
     new UpdateCommand({
       TableName: ctx.tableName,
-      Key: { pk: planPk(planId), sk: PLAN_SK },
-      ...updateParts({}, [], counters as Record<string, number>),
-      ConditionExpression: 'attribute_exists(pk)',
+      Key: planKey(planId),
+      ...updateExisting({}, [], counters as Record<string, number>),
     }),
   );
 }

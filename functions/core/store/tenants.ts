@@ -8,18 +8,23 @@ import {
   engineIndexSk,
   engineSk,
   goodConfigSk,
+  itemKey,
   tenantPk,
 } from '../keys.ts';
 import type { EngineRecord, EngineState, TenantServiceConfig } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { GSI1 } from '../table.ts';
-import { isConditionFailure, queryAll, type StoreContext, stripKeys } from './context.ts';
-import { updateParts } from './update.ts';
+import { inPartition, isConditionFailure, queryAll, type StoreContext, stripKeys } from './context.ts';
+import { updateExisting } from './update.ts';
 
 export function tenantStore(ctx: StoreContext) {
   async function readConfig(tenantId: string, sk: string): Promise<TenantServiceConfig | undefined> {
     const result = await ctx.doc.send(
-      new GetCommand({ TableName: ctx.tableName, Key: { pk: tenantPk(tenantId), sk }, ConsistentRead: true }),
+      new GetCommand({
+        TableName: ctx.tableName,
+        Key: itemKey(tenantPk(tenantId), sk),
+        ConsistentRead: true,
+      }),
     );
     return result.Item ? stripKeys<TenantServiceConfig>(result.Item) : undefined;
   }
@@ -53,7 +58,7 @@ export function tenantStore(ctx: StoreContext) {
       await ctx.doc.send(
         new PutCommand({
           TableName: ctx.tableName,
-          Item: { pk: tenantPk(tenantId), sk: currentConfigSk(service), kind: 'CONFIG', ...record },
+          Item: { ...itemKey(tenantPk(tenantId), currentConfigSk(service)), kind: 'CONFIG', ...record },
         }),
       );
       return record;
@@ -71,7 +76,7 @@ export function tenantStore(ctx: StoreContext) {
       await ctx.doc.send(
         new PutCommand({
           TableName: ctx.tableName,
-          Item: { pk: tenantPk(tenantId), sk: goodConfigSk(service), kind: 'CONFIG', ...record },
+          Item: { ...itemKey(tenantPk(tenantId), goodConfigSk(service)), kind: 'CONFIG', ...record },
         }),
       );
     },
@@ -81,8 +86,7 @@ export function tenantStore(ctx: StoreContext) {
         new PutCommand({
           TableName: ctx.tableName,
           Item: {
-            pk: tenantPk(engine.tenantId),
-            sk: engineSk(engine.service, engine.engineId),
+            ...itemKey(tenantPk(engine.tenantId), engineSk(engine.service, engine.engineId)),
             [GSI1.partitionKey]: ENGINES_INDEX_PK,
             [GSI1.sortKey]: engineIndexSk(engine.tenantId, engine.service, engine.engineId),
             kind: 'ENGINE',
@@ -99,17 +103,17 @@ export function tenantStore(ctx: StoreContext) {
       set: Partial<Omit<EngineRecord, 'tenantId' | 'service' | 'engineId' | 'state'>> = {},
       from?: readonly EngineState[],
     ): Promise<boolean> {
-      const parts = updateParts({ ...set, state, updatedAt: ctx.now().toISOString() });
+      const parts = updateExisting({ ...set, state, updatedAt: ctx.now().toISOString() });
       const fromValues = Object.fromEntries((from ?? []).map((s, i) => [`:from${i}`, s]));
       try {
         await ctx.doc.send(
           new UpdateCommand({
             TableName: ctx.tableName,
-            Key: { pk: tenantPk(engine.tenantId), sk: engineSk(engine.service, engine.engineId) },
+            Key: itemKey(tenantPk(engine.tenantId), engineSk(engine.service, engine.engineId)),
             ...parts,
             ConditionExpression: from?.length
-              ? `attribute_exists(pk) AND #state IN (${Object.keys(fromValues).join(', ')})`
-              : 'attribute_exists(pk)',
+              ? `${parts.ConditionExpression} AND #state IN (${Object.keys(fromValues).join(', ')})`
+              : parts.ConditionExpression,
             ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ...fromValues },
           }),
         );
@@ -127,8 +131,7 @@ export function tenantStore(ctx: StoreContext) {
         ctx,
         tenantId
           ? {
-              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-              ExpressionAttributeValues: { ':pk': tenantPk(tenantId), ':prefix': ENGINE_SK_PREFIX },
+              ...inPartition(tenantPk(tenantId), ENGINE_SK_PREFIX),
               ConsistentRead: true,
             }
           : {

@@ -1,4 +1,6 @@
 import type { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { PARTITION_KEY } from '../table.ts';
+
 /** Builds SET/REMOVE update expressions from plain objects, with attribute-name placeholders for every field. */
 export interface UpdateParts {
   UpdateExpression: string;
@@ -39,6 +41,20 @@ export function updateParts(
     .filter(Boolean)
     .join(' ');
   return { UpdateExpression: expression, ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+}
+
+/** An update of an item that must exist already: an update never creates a task or plan that is not there. */
+export function updateExisting(
+  set: Record<string, unknown>,
+  remove: readonly string[] = [],
+  add: Record<string, number> = {},
+) {
+  const parts = updateParts(set, remove, add);
+  return {
+    ...parts,
+    ConditionExpression: 'attribute_exists(#key)',
+    ExpressionAttributeNames: { ...parts.ExpressionAttributeNames, '#key': PARTITION_KEY },
+  };
 }
 
 export type TransactItems = NonNullable<

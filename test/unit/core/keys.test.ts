@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CHECKPOINT_SK_PREFIX,
-  checkpointSk,
   createdSortKey,
   currentConfigSk,
   ENGINE_SK_PREFIX,
@@ -12,14 +10,17 @@ import {
   IDEMPOTENCY_SK,
   idempotencyPk,
   LOCK_SK,
+  lockKey,
   lockPk,
   PLAN_SK,
   PLANS_INDEX_PK,
+  planKey,
   planPk,
   TASK_SK_PREFIX,
   taskSk,
   tenantPk,
 } from '../../../functions/core/keys.ts';
+import { PARTITION_KEY, SORT_KEY } from '../../../functions/core/table.ts';
 
 /** Key formats as written in DESIGN.md's DynamoDB table. */
 describe('table keys', () => {
@@ -30,23 +31,21 @@ describe('table keys', () => {
     expect(createdSortKey('2025-01-02T03:04:05.000Z', '01J0PLAN')).toBe('2025-01-02T03:04:05.000Z#01J0PLAN');
   });
 
-  it('task, event and checkpoint items live under their plan', () => {
+  it('task and event items live under their plan', () => {
     expect(taskSk('task-1')).toBe('TASK#task-1');
     expect(eventSk('01J0EVENT')).toBe('EVENT#01J0EVENT');
-    expect(checkpointSk('task-1')).toBe('CHECKPOINT#task-1');
+  });
+
+  it('item keys use the table definition attribute names', () => {
+    expect(planKey('01J0PLAN')).toEqual({ [PARTITION_KEY]: 'PLAN#01J0PLAN', [SORT_KEY]: 'PLAN' });
+    expect(lockKey('acme')).toEqual({ [PARTITION_KEY]: 'LOCK#TENANT#acme', [SORT_KEY]: 'LOCK' });
   });
 
   it('sort-key prefixes are the prefixes the builders use, so begins_with queries find them', () => {
     expect(taskSk('x').startsWith(TASK_SK_PREFIX)).toBe(true);
     expect(eventSk('x').startsWith(EVENT_SK_PREFIX)).toBe(true);
-    expect(checkpointSk('x').startsWith(CHECKPOINT_SK_PREFIX)).toBe(true);
     expect(engineSk('app', 'e1').startsWith(ENGINE_SK_PREFIX)).toBe(true);
-    expect([TASK_SK_PREFIX, EVENT_SK_PREFIX, CHECKPOINT_SK_PREFIX, ENGINE_SK_PREFIX]).toEqual([
-      'TASK#',
-      'EVENT#',
-      'CHECKPOINT#',
-      'ENGINE#',
-    ]);
+    expect([TASK_SK_PREFIX, EVENT_SK_PREFIX, ENGINE_SK_PREFIX]).toEqual(['TASK#', 'EVENT#', 'ENGINE#']);
   });
 
   it('tenant lock: LOCK#TENANT#{tenantId} / LOCK', () => {

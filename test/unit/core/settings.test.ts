@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { SETTINGS_ENV } from '../../../functions/core/env.ts';
 import { parseOrThrow, planRequestSchema } from '../../../functions/core/schemas.ts';
 import {
   DEFAULTS,
   deploymentSettings,
   resolvePlanSettings,
-  SETTINGS_ENV,
   thresholdExceeded,
 } from '../../../functions/core/settings.ts';
 

@@ -1,117 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalTransition } from '../../../functions/core/errors.ts';
 import {
+  isTerminalPlan,
+  isTerminalTask,
   PLAN_STATUSES,
-  type PlanEventType,
   type PlanStatus,
   TASK_STATUSES,
-  type TaskEventType,
   type TaskStatus,
 } from '../../../functions/core/model.ts';
 import {
   canTask,
   decidePlan,
   decideTask,
+  PLAN_RULES,
   type PlanOperation,
+  TASK_RULES,
   type TaskGuardView,
   type TaskOperation,
+  taskRefusal,
 } from '../../../functions/core/transitions.ts';
 
-/**
- * The expected transition table, written out independently of TASK_RULES / PLAN_RULES
- * so that a change to the rules shows up here as a failing case. `to: undefined` keeps the status.
- */
-const EXPECTED_TASK: Record<
-  TaskOperation,
-  { from: TaskStatus[]; to: TaskStatus | undefined; event: TaskEventType | null }
-> = {
-  validate: { from: ['CREATED'], to: 'VALIDATED', event: 'TaskValidated' },
-  wait: { from: ['VALIDATED', 'PENDING'], to: 'PENDING', event: null },
-  start: { from: ['VALIDATED', 'PENDING'], to: 'RUNNING', event: 'TaskStarted' },
-  pause: { from: ['RUNNING'], to: 'PAUSED', event: 'TaskPaused' },
-  resume: { from: ['PAUSED'], to: 'RUNNING', event: 'TaskResumed' },
-  complete: { from: ['RUNNING'], to: 'COMPLETED', event: 'TaskCompleted' },
-  fail: { from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'TaskFailed' },
-  cancel: {
-    from: ['CREATED', 'VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'],
-    to: 'CANCELLED',
-    event: 'TaskCancelled',
-  },
-  retry: { from: ['FAILED'], to: 'PENDING', event: 'TaskRetryStarted' },
-  recover: { from: ['PENDING', 'RUNNING', 'PAUSED'], to: 'PENDING', event: 'TaskRetryStarted' },
-  retryCompleted: { from: ['COMPLETED', 'FAILED'], to: undefined, event: 'TaskRetryCompleted' },
-  stageStarted: { from: ['RUNNING'], to: undefined, event: 'TaskStageStarted' },
-  stageSucceeded: { from: ['RUNNING'], to: undefined, event: 'TaskStageSucceeded' },
-  stageFailed: { from: ['RUNNING'], to: undefined, event: 'TaskStageFailed' },
-  heartbeat: { from: ['RUNNING', 'PAUSED'], to: undefined, event: 'TaskHeartbeat' },
-  rollback: {
-    from: ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'],
-    to: 'ROLLING_BACK',
-    event: 'TaskRollingBack',
-  },
-  stageRollingBack: { from: ['ROLLING_BACK'], to: undefined, event: 'TaskStageRollingBack' },
-  stageRolledBack: { from: ['ROLLING_BACK'], to: undefined, event: 'TaskStageRolledBack' },
-  stageRollbackFailed: { from: ['ROLLING_BACK'], to: undefined, event: 'TaskStageRollbackFailed' },
-  rolledBack: { from: ['ROLLING_BACK'], to: 'ROLLED_BACK', event: 'TaskRolledBack' },
-  rollbackFailed: { from: ['ROLLING_BACK'], to: 'ROLLBACK_FAILED', event: 'TaskRollbackFailed' },
+/** A task view that passes every guard: no retries used, one stage already changed, no pause asked. */
+const permissive: TaskGuardView = {
+  retryCount: 0,
+  completedStages: ['app'],
+  currentStage: undefined,
+  paused: false,
 };
+const TASK_OPS = Object.keys(TASK_RULES) as TaskOperation[];
+const PLAN_OPS = Object.keys(PLAN_RULES) as PlanOperation[];
 
-const EXPECTED_PLAN: Record<
-  PlanOperation,
-  { from: PlanStatus[]; to: PlanStatus | undefined; event: PlanEventType }
-> = {
-  start: { from: ['CREATED'], to: 'RUNNING', event: 'PlanStarted' },
-  pause: { from: ['RUNNING'], to: 'PAUSED', event: 'PlanPaused' },
-  resume: { from: ['PAUSED'], to: 'RUNNING', event: 'PlanResumed' },
-  progress: {
-    from: [
-      'RUNNING',
-      'PAUSED',
-      'ROLLING_BACK',
-      'FAILED',
-      'CANCELLED',
-      'COMPLETED',
-      'ROLLED_BACK',
-      'ROLLBACK_FAILED',
-    ],
-    to: undefined,
-    event: 'PlanProgress',
-  },
-  complete: { from: ['RUNNING', 'PAUSED'], to: 'COMPLETED', event: 'PlanCompleted' },
-  fail: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'PlanFailed' },
-  cancel: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'CANCELLED', event: 'PlanCancelled' },
-  reopen: {
-    from: ['FAILED', 'CANCELLED', 'COMPLETED', 'ROLLBACK_FAILED'],
-    to: 'RUNNING',
-    event: 'PlanStarted',
-  },
-  rollback: {
-    from: ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLBACK_FAILED'],
-    to: 'ROLLING_BACK',
-    event: 'PlanRollingBack',
-  },
-  rolledBack: { from: ['ROLLING_BACK'], to: 'ROLLED_BACK', event: 'PlanRolledBack' },
-  rollbackFailed: { from: ['ROLLING_BACK'], to: 'ROLLBACK_FAILED', event: 'PlanRollbackFailed' },
-};
+/** Every (status, operation, next status) the table allows for a task that passes the guards. */
+function taskMoves() {
+  return [permissive, { ...permissive, paused: true }].flatMap((view) =>
+    TASK_STATUSES.flatMap((status) =>
+      TASK_OPS.filter((op) => canTask(op, { ...view, status })).map((op) => ({
+        status,
+        op,
+        ...decideTask('t', op, { ...view, status }),
+      })),
+    ),
+  );
+}
 
-/** A task view that passes every guard: no retries used, one stage already changed. */
-const permissive: TaskGuardView = { retryCount: 0, completedStages: ['app'], currentStage: undefined };
-
-const taskCases = (Object.keys(EXPECTED_TASK) as TaskOperation[]).flatMap((operation) =>
-  TASK_STATUSES.map((status) => ({
-    operation,
-    status,
-    allowed: EXPECTED_TASK[operation].from.includes(status),
-  })),
-);
-
-const planCases = (Object.keys(EXPECTED_PLAN) as PlanOperation[]).flatMap((operation) =>
-  PLAN_STATUSES.map((status) => ({
-    operation,
-    status,
-    allowed: EXPECTED_PLAN[operation].from.includes(status),
-  })),
-);
+function reachable<S extends string>(start: S, moves: readonly { from: S; to: S }[]): Set<S> {
+  const seen = new Set<S>([start]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const move of moves) {
+      if (seen.has(move.from) && !seen.has(move.to)) {
+        seen.add(move.to);
+        grew = true;
+      }
+    }
+  }
+  return seen;
+}
 
 function thrownBy(action: () => unknown): IllegalTransition {
   try {
@@ -123,109 +67,141 @@ function thrownBy(action: () => unknown): IllegalTransition {
   throw new Error('expected an IllegalTransition');
 }
 
-describe('task transitions', () => {
-  it.each(taskCases.filter((c) => c.allowed).map((c) => [c.operation, c.status] as const))(
-    '%s from %s moves to the expected status and emits its event',
-    (operation, status) => {
-      const expected = EXPECTED_TASK[operation];
+describe('task lifecycle', () => {
+  it('a new task can reach every status, and nothing ever returns to CREATED', () => {
+    const moves = taskMoves();
 
-      const decision = decideTask('task-1', operation, { ...permissive, status });
-
-      expect(decision).toEqual({ from: status, to: expected.to ?? status, event: expected.event });
-    },
-  );
-
-  it.each(taskCases.filter((c) => !c.allowed).map((c) => [c.operation, c.status] as const))(
-    '%s from %s is an IllegalTransition naming the current status',
-    (operation, status) => {
-      const error = thrownBy(() => decideTask('task-1', operation, { ...permissive, status }));
-
-      expect(error.statusCode).toBe(409);
-      expect(error.currentStatus).toBe(status);
-      expect(error.message).toBe(`cannot ${operation} task task-1: it is ${status}`);
-    },
-  );
-
-  it.each([0, 1, 2])('retry from FAILED is allowed after %i earlier retries', (retryCount) => {
-    const decision = decideTask('task-1', 'retry', { ...permissive, retryCount, status: 'FAILED' });
-
-    expect(decision).toEqual({ from: 'FAILED', to: 'PENDING', event: 'TaskRetryStarted' });
+    expect([...reachable<TaskStatus>('CREATED', moves)].sort()).toEqual([...TASK_STATUSES].sort());
+    expect(moves.filter((m) => m.to === 'CREATED' && m.from !== 'CREATED')).toEqual([]);
   });
 
-  it.each([3, 4])(
-    'retry is refused once %i retries were used, naming the status and the reason',
-    (retryCount) => {
-      const error = thrownBy(() =>
-        decideTask('task-1', 'retry', { ...permissive, retryCount, status: 'FAILED' }),
-      );
+  it('runs forward through validate, start, its stages and complete', () => {
+    let status: TaskStatus = 'CREATED';
+    for (const op of ['validate', 'start', 'stageStarted', 'stageSucceeded', 'complete'] as const) {
+      status = decideTask('t', op, { ...permissive, status }).to;
+    }
 
-      expect(error.currentStatus).toBe('FAILED');
-      expect(error.message).toBe('cannot retry task task-1: it is FAILED (retry limit (3) reached)');
-    },
-  );
+    expect(status).toBe('COMPLETED');
+  });
 
-  it('supervisor recovery counts against the same retry limit', () => {
-    expect(decideTask('t', 'recover', { ...permissive, retryCount: 2, status: 'RUNNING' }).to).toBe(
-      'PENDING',
+  it('a finished task moves again only when an operator retries or rolls it back', () => {
+    const leaving = taskMoves().filter((m) => isTerminalTask(m.status) && m.to !== m.status);
+
+    expect(new Set(leaving.map((m) => m.op))).toEqual(new Set(['retry', 'rollback']));
+  });
+
+  it('only a failed task is retried', () => {
+    const retryFrom = TASK_STATUSES.filter((status) => canTask('retry', { ...permissive, status }));
+
+    expect(retryFrom).toEqual(['FAILED']);
+  });
+
+  it('every status change emits an event; only requests that set a flag and PENDING waits emit none', () => {
+    const silent = taskMoves().filter((m) => m.event === null);
+
+    expect(silent.every((m) => m.op === 'wait' || m.to === m.status)).toBe(true);
+    expect(new Set(silent.filter((m) => m.to === m.status).map((m) => m.op))).toEqual(
+      new Set(['wait', 'requestPause', 'withdrawPause', 'requestCancel']),
     );
-
-    const error = thrownBy(() =>
-      decideTask('t', 'recover', { ...permissive, retryCount: 3, status: 'RUNNING' }),
-    );
-
-    expect(error.message).toContain('retry limit (3) reached');
   });
 
-  it('rollback is refused for a task that changed nothing', () => {
-    const untouched = {
-      retryCount: 0,
-      completedStages: [],
-      currentStage: undefined,
-      status: 'FAILED' as const,
-    };
-
-    const error = thrownBy(() => decideTask('task-1', 'rollback', untouched));
-
-    expect(error.message).toBe('cannot rollback task task-1: it is FAILED (nothing was changed)');
-  });
-
-  it('rollback is allowed for a task that failed inside its first stage', () => {
-    const failedMidStage = {
-      retryCount: 0,
-      completedStages: [],
-      currentStage: 'app',
-      status: 'FAILED' as const,
-    };
-
-    expect(decideTask('task-1', 'rollback', failedMidStage).to).toBe('ROLLING_BACK');
-  });
-
-  it('canTask answers without throwing', () => {
-    expect(canTask('retry', { ...permissive, status: 'FAILED' })).toBe(true);
-    expect(canTask('retry', { ...permissive, status: 'CANCELLED' })).toBe(false);
-    expect(canTask('retry', { ...permissive, retryCount: 3, status: 'FAILED' })).toBe(false);
+  it('stage events happen only while RUNNING, rollback stage events only while ROLLING_BACK', () => {
+    const stageOps = TASK_OPS.filter((op) => op.startsWith('stage'));
+    for (const op of stageOps) {
+      const from = TASK_STATUSES.filter((status) => canTask(op, { ...permissive, status }));
+      expect(from).toEqual(op.includes('Roll') ? ['ROLLING_BACK'] : ['RUNNING']);
+    }
   });
 });
 
-describe('plan transitions', () => {
-  it.each(planCases.filter((c) => c.allowed).map((c) => [c.operation, c.status] as const))(
-    '%s from %s moves to the expected status and emits its event',
-    (operation, status) => {
-      const expected = EXPECTED_PLAN[operation];
+describe('pause and cancel requests are rules of the table', () => {
+  it('a pause can be asked of any task that has not paused, finished or started rolling back', () => {
+    const askable = TASK_STATUSES.filter((status) => canTask('requestPause', { ...permissive, status }));
 
-      const decision = decidePlan('plan-1', operation, { status });
+    expect(askable).toEqual(['CREATED', 'VALIDATED', 'PENDING', 'RUNNING']);
+  });
 
-      expect(decision).toEqual({ from: status, to: expected.to ?? status, event: expected.event });
-    },
+  it('a pause request is withdrawn only while it is pending', () => {
+    expect(canTask('withdrawPause', { ...permissive, paused: true, status: 'RUNNING' })).toBe(true);
+
+    const error = thrownBy(() => decideTask('t', 'withdrawPause', { ...permissive, status: 'RUNNING' }));
+
+    expect(error.message).toBe('cannot resume task t: it is RUNNING (it is not paused)');
+  });
+
+  it('a running task is cancelled at its boundary; every other active task is cancelled at once', () => {
+    const active = TASK_STATUSES.filter((status) => !isTerminalTask(status) && status !== 'ROLLING_BACK');
+    for (const status of active) {
+      const requested = canTask('requestCancel', { ...permissive, status });
+      expect(requested).toBe(status === 'RUNNING');
+      expect(canTask('cancel', { ...permissive, status })).toBe(true);
+    }
+  });
+
+  it('refusals use the operator word, naming the current status', () => {
+    const error = thrownBy(() => decideTask('t', 'requestPause', { ...permissive, status: 'COMPLETED' }));
+
+    expect(error.statusCode).toBe(409);
+    expect(error.currentStatus).toBe('COMPLETED');
+    expect(error.message).toBe('cannot pause task t: it is COMPLETED');
+  });
+});
+
+describe('guards', () => {
+  it.each([0, 1, 2])('retry from FAILED is allowed after %i earlier retries', (retryCount) => {
+    expect(decideTask('t', 'retry', { ...permissive, retryCount, status: 'FAILED' }).to).toBe('PENDING');
+  });
+
+  it.each([3, 4])('retry is refused once %i retries were used, naming the reason', (retryCount) => {
+    const error = thrownBy(() => decideTask('t', 'retry', { ...permissive, retryCount, status: 'FAILED' }));
+
+    expect(error.message).toBe('cannot retry task t: it is FAILED (retry limit (3) reached)');
+  });
+
+  it('supervisor recovery counts against the same retry limit', () => {
+    expect(taskRefusal('recover', { ...permissive, retryCount: 2, status: 'RUNNING' })).toBeUndefined();
+    expect(taskRefusal('recover', { ...permissive, retryCount: 3, status: 'RUNNING' })).toBe(
+      'retry limit (3) reached',
+    );
+  });
+
+  it('rollback is refused for a task that changed nothing, allowed for one that failed mid-stage', () => {
+    const untouched = { ...permissive, completedStages: [], status: 'FAILED' as const };
+
+    expect(thrownBy(() => decideTask('t', 'rollback', untouched)).message).toBe(
+      'cannot rollback task t: it is FAILED (nothing was changed)',
+    );
+    expect(decideTask('t', 'rollback', { ...untouched, currentStage: 'app' }).to).toBe('ROLLING_BACK');
+  });
+});
+
+describe('plan lifecycle', () => {
+  const planMoves = PLAN_STATUSES.flatMap((status) =>
+    PLAN_OPS.flatMap((op) => {
+      try {
+        return [{ op, ...decidePlan('p', op, { status }) }];
+      } catch {
+        return [];
+      }
+    }),
   );
 
-  it.each(planCases.filter((c) => !c.allowed).map((c) => [c.operation, c.status] as const))(
-    '%s from %s is an IllegalTransition naming the current status',
-    (operation, status) => {
-      const error = thrownBy(() => decidePlan('plan-1', operation, { status }));
+  it('a created plan can reach every status', () => {
+    const seen = reachable<PlanStatus>('CREATED', planMoves);
 
-      expect(error.currentStatus).toBe(status);
-      expect(error.message).toBe(`cannot ${operation} plan plan-1: it is ${status}`);
-    },
-  );
+    expect([...seen].sort()).toEqual([...PLAN_STATUSES].sort());
+  });
+
+  it('a finished plan moves again only by a retry (reopen) or a rollback', () => {
+    const leaving = planMoves.filter((m) => isTerminalPlan(m.from) && m.to !== m.from);
+
+    expect(new Set(leaving.map((m) => m.op))).toEqual(new Set(['reopen', 'rollback']));
+  });
+
+  it('progress never changes the status, and is refused before the plan started', () => {
+    expect(planMoves.filter((m) => m.op === 'progress').every((m) => m.to === m.from)).toBe(true);
+    expect(thrownBy(() => decidePlan('p', 'progress', { status: 'CREATED' })).message).toBe(
+      'cannot progress plan p: it is CREATED',
+    );
+  });
 });

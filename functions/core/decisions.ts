@@ -1,0 +1,229 @@
+/**
+ * The orchestration's decisions, next to the transition table they apply: what
+ * the lock step and a stage boundary do, when a plan is finished, and how a
+ * task attempt's execution is named. Pure: the flows in orchestration/ read
+ * the facts, ask here, and write what the answer says.
+ */
+import {
+  type FailureInfo,
+  isTerminalTask,
+  type Plan,
+  type Task,
+  type TaskStatus,
+  TERMINAL_TASK_STATUSES,
+} from './model.ts';
+import { thresholdExceeded } from './settings.ts';
+import { remainingStages } from './stages.ts';
+
+/** Tasks of a plan per status; statuses no task has may be absent. */
+export type StatusCounts = Partial<Record<TaskStatus, number>>;
+
+export const countOf = (counts: StatusCounts, ...statuses: TaskStatus[]) =>
+  statuses.reduce((sum, status) => sum + (counts[status] ?? 0), 0);
+
+/** What the plan shows as its outcome counters. */
+export function planCounters(counts: StatusCounts) {
+  return {
+    completedTasks: countOf(counts, 'COMPLETED'),
+    failedTasks: countOf(counts, 'FAILED', 'ROLLBACK_FAILED'),
+    cancelledTasks: countOf(counts, 'CANCELLED'),
+    rolledBackTasks: countOf(counts, 'ROLLED_BACK'),
+  };
+}
+
+export const countStatuses = (tasks: readonly Pick<Task, 'status'>[]): StatusCounts => {
+  const counts: StatusCounts = {};
+  for (const task of tasks) counts[task.status] = (counts[task.status] ?? 0) + 1;
+  return counts;
+};
+
+// ---------------------------------------------------------------------------
+// Execution names
+
+/**
+ * Names of a task's executions. Each attempt has its own name, so a repeated
+ * start of the same attempt is idempotent. The plan machine's Map names first
+ * runs `{planId}-{index}-p{attempt}` itself (States.Format in plan.asl.json).
+ */
+export const executionName = {
+  plan: (planId: string, attempt: number) => `${planId}-a${attempt}`,
+  /** A retry or recovery: `attempt` is the task's retry count after it. */
+  retry: (taskId: string, attempt: number) => `${taskId}-r${attempt}`,
+  rollback: (taskId: string, attempt: number) => `${taskId}-rb${attempt}`,
+};
+
+// ---------------------------------------------------------------------------
+// The lock step ("Take tenant lock")
+
+export interface LockFacts {
+  task: Pick<Task, 'status' | 'executionArn' | 'cancelled' | 'retryCount'>;
+  /** The execution asking. */
+  executionArn: string;
+  purpose?: 'ROLLBACK';
+  /** Whether the other execution recorded on the task still runs (asked for with `check-execution`). */
+  recordedExecutionRunning?: boolean;
+  /** The plan and its counts (asked for with `read-plan`). */
+  plan?: { status: Plan['status']; failureThreshold?: Plan['failureThreshold']; totalTasks: number };
+  failedTasks?: number;
+}
+
+export type LockStep =
+  /** Nothing for this execution to do: the task is finished, or another execution drives it. */
+  | { do: 'skip' }
+  /** This execution already holds the tenant and runs the task. */
+  | { do: 'run' }
+  /** Another execution is recorded on the task: ask whether it still runs, then ask again. */
+  | { do: 'check-execution' }
+  /** The execution that drove the task is gone: adopt the task (a retry from its checkpoint), then ask again. */
+  | { do: 'recover' }
+  | { do: 'read-plan' }
+  /** The task will not run: end it CANCELLED (with the reason, when there is one). */
+  | { do: 'cancel'; failureInfo?: FailureInfo }
+  /** Take the tenant lock (validating a CREATED task first); PENDING while another task holds it. */
+  | { do: 'take'; validate: boolean };
+
+const ADOPTABLE: readonly TaskStatus[] = ['PENDING', 'RUNNING', 'PAUSED'];
+
+export function decideLockStep(facts: LockFacts): LockStep {
+  const { task } = facts;
+  if (facts.purpose === 'ROLLBACK')
+    return task.status === 'ROLLING_BACK' ? { do: 'take', validate: false } : { do: 'skip' };
+  if (isTerminalTask(task.status)) return { do: 'skip' };
+  const ownExecution = task.executionArn === facts.executionArn;
+  if (task.status === 'RUNNING' && ownExecution) return { do: 'run' };
+  if (task.executionArn && !ownExecution && task.status !== 'CREATED') {
+    if (facts.recordedExecutionRunning === undefined) return { do: 'check-execution' };
+    if (facts.recordedExecutionRunning) return { do: 'skip' };
+    if (ADOPTABLE.includes(task.status)) return { do: 'recover' };
+  }
+  if (!facts.plan) return { do: 'read-plan' };
+  if (task.cancelled || facts.plan.status === 'CANCELLED') return { do: 'cancel' };
+  const failed = facts.failedTasks ?? 0;
+  if (
+    task.retryCount === 0 &&
+    thresholdExceeded(facts.plan.failureThreshold, failed, facts.plan.totalTasks)
+  ) {
+    return {
+      do: 'cancel',
+      failureInfo: {
+        type: 'FAILURE_THRESHOLD',
+        message: `not started: ${failed} of ${facts.plan.totalTasks} tasks failed, over the plan's failure threshold`,
+      },
+    };
+  }
+  return { do: 'take', validate: task.status === 'CREATED' };
+}
+
+// ---------------------------------------------------------------------------
+// A stage boundary ("Run stages", before each stage)
+
+export interface BoundaryFacts {
+  task: Pick<
+    Task,
+    | 'status'
+    | 'executionArn'
+    | 'paused'
+    | 'cancelled'
+    | 'stages'
+    | 'completedStages'
+    | 'fencingToken'
+    | 'tenantId'
+  >;
+  executionArn: string;
+  /** Whether the lease on the tenant was renewed with the task's fencing token (asked for with `renew-lease`). */
+  leaseRenewed?: boolean;
+}
+
+export type Boundary =
+  /** Another execution drives the task. */
+  | { do: 'skip' }
+  /** Cancelled while parked: the task already ended. */
+  | { do: 'cancelled' }
+  /** Paused and still asked to be: park on a task token. */
+  | { do: 'park' }
+  /** Parked, and the pause was withdrawn: resume, then ask again. */
+  | { do: 'resume' }
+  /** Cancel requested: end the task CANCELLED. */
+  | { do: 'cancel' }
+  /** Pause requested: move to PAUSED and park. */
+  | { do: 'pause' }
+  | { do: 'done' }
+  /** Renew the tenant lease before the stage, then ask again. */
+  | { do: 'renew-lease'; stage: string }
+  /** The lease lapsed and may be another task's now: the stage must not start. */
+  | { do: 'lost-lease'; stage: string; failureInfo: FailureInfo }
+  | { do: 'run'; stage: string };
+
+export function decideBoundary(facts: BoundaryFacts): Boundary {
+  const { task } = facts;
+  if (task.executionArn && task.executionArn !== facts.executionArn) return { do: 'skip' };
+  if (task.status === 'CANCELLED') return { do: 'cancelled' };
+  if (task.status === 'PAUSED') {
+    if (task.cancelled) return { do: 'cancel' };
+    return task.paused ? { do: 'park' } : { do: 'resume' };
+  }
+  if (task.cancelled) return { do: 'cancel' };
+  if (task.paused) return { do: 'pause' };
+  const stage = remainingStages(task.stages, task.completedStages)[0];
+  if (!stage) return { do: 'done' };
+  if (task.fencingToken !== undefined && facts.leaseRenewed === undefined)
+    return { do: 'renew-lease', stage };
+  if (task.fencingToken === undefined || !facts.leaseRenewed) {
+    return {
+      do: 'lost-lease',
+      stage,
+      failureInfo: {
+        type: 'LOCK',
+        stage,
+        message: `lost the lock on tenant ${task.tenantId} before stage ${stage}`,
+      },
+    };
+  }
+  return { do: 'run', stage };
+}
+
+// ---------------------------------------------------------------------------
+// When a plan is finished
+
+export type PlanEnd =
+  | { operation: 'complete' }
+  | { operation: 'fail'; failureInfo: FailureInfo }
+  | { operation: 'rolledBack' }
+  | { operation: 'rollbackFailed'; failureInfo: FailureInfo };
+
+const finishedTasks = (counts: StatusCounts) => countOf(counts, ...TERMINAL_TASK_STATUSES);
+
+/**
+ * How a plan ends, or `undefined` while it goes on. A running (or paused) plan ends once
+ * its plan machine started every task and every task is terminal; a rollback ends once
+ * no task is rolling back.
+ */
+export function planEnd(
+  plan: Pick<Plan, 'status' | 'mapFinished' | 'failureThreshold' | 'totalTasks'>,
+  counts: StatusCounts,
+): PlanEnd | undefined {
+  if (finishedTasks(counts) < plan.totalTasks) return undefined;
+  if (plan.status === 'ROLLING_BACK') {
+    const failed = countOf(counts, 'ROLLBACK_FAILED');
+    if (!failed) return { operation: 'rolledBack' };
+    return {
+      operation: 'rollbackFailed',
+      failureInfo: {
+        type: 'ROLLBACK',
+        message: `${failed} of ${plan.totalTasks} tasks could not be rolled back`,
+      },
+    };
+  }
+  if (!plan.mapFinished || (plan.status !== 'RUNNING' && plan.status !== 'PAUSED')) return undefined;
+  const failed = planCounters(counts).failedTasks;
+  if (!failed) return { operation: 'complete' };
+  return {
+    operation: 'fail',
+    failureInfo: thresholdExceeded(plan.failureThreshold, failed, plan.totalTasks)
+      ? {
+          type: 'FAILURE_THRESHOLD',
+          message: `${failed} of ${plan.totalTasks} tasks failed, over the failure threshold`,
+        }
+      : { type: 'TASKS_FAILED', message: `${failed} of ${plan.totalTasks} tasks failed` },
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * What the state machines hand each step function (the `Payload` of its
+ * `lambda:invoke` state), as zod schemas; the step handlers validate with them
+ * and the flows take the inferred types.
+ */
+import { z } from 'zod';
+
+/**
+ * The `{Error, Cause}` a Step Functions Catch puts at its ResultPath.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-error-representation
+ */
+export const stateErrorSchema = z.object({ Error: z.string().optional(), Cause: z.string().optional() });
+export type StateError = z.infer<typeof stateErrorSchema>;
+
+const id = z.string().min(1);
+const taskPosition = { planId: id, index: z.number().int().min(0) };
+
+/** What an engine sends back with its task token once it listens and is healthy. */
+export const engineHandOffSchema = z.object({
+  engineId: id,
+  endpoint: z.string().url(),
+  version: z.string().optional(),
+  tenantId: z.string().optional(),
+  service: z.string().optional(),
+  taskArn: z.string().optional(),
+});
+export type EngineHandOff = z.infer<typeof engineHandOffSchema>;
+
+export const STEP_INPUTS = {
+  startPlan: z.object({ planId: id, executionArn: id }),
+  finishPlan: z.object({ planId: id, error: stateErrorSchema.optional() }),
+  takeLock: z.object({ ...taskPosition, executionArn: id, purpose: z.literal('ROLLBACK').optional() }),
+  runStages: z.object({ taskId: id, executionArn: id, engine: engineHandOffSchema.nullable().optional() }),
+  parkTask: z.object({ taskId: id, token: id }),
+  completeTask: z.object({ taskId: id }),
+  failTask: z.object({ ...taskPosition, executionArn: id, error: stateErrorSchema.optional() }),
+  rollbackStage: z.object({ taskId: id }),
+  finishRollback: z.object({ ...taskPosition, error: stateErrorSchema.optional() }),
+};
+
+type Inputs = typeof STEP_INPUTS;
+export type StepInput<K extends keyof Inputs> = z.infer<Inputs[K]>;
