@@ -1,7 +1,7 @@
 /** The commands of `rollout`, declared once with commander: parsing, help, suggestions and completion all read this tree. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { OPERATIONS, type OperationName } from '../functions/api/schemas.ts';
 import { PLAN_STATUSES, TASK_STATUSES } from '../functions/core/model.ts';
+import { OPERATION_NAMES as OPERATIONS, type OperationName } from '../functions/core/operations.ts';
 import { type Client, createClient, resolveConfig, seg } from './client.ts';
 import { completionScript, SHELLS } from './completion.ts';
 import {
