@@ -5,6 +5,7 @@
 import middy from '@middy/core';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { depsFromEnv } from './core/deps.ts';
+import { observability } from './core/observability.ts';
 import type {
   ECS_TASK_STATE_CHANGE,
   EcsTaskDetail,
@@ -19,4 +20,6 @@ export const handler = middy<
   EngineStoppedOutcome,
   Error,
   Context
->().handler((event) => engineStopped(deps, event.detail ?? {}));
+>()
+  .use(observability())
+  .handler((event) => engineStopped(deps, event.detail ?? {}));

@@ -6,6 +6,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { depsFromEnv } from './core/deps.ts';
 import { SUPERVISOR_SWEEPS_ENV } from './core/env.ts';
+import { observability } from './core/observability.ts';
 import { type SweepReport, sweep } from './core/orchestration/supervisor.ts';
 import { DEFAULTS } from './core/settings.ts';
 
@@ -16,11 +17,13 @@ if (!Number.isInteger(sweeps) || sweeps < 1)
     `${SUPERVISOR_SWEEPS_ENV} must be a positive integer, got ${process.env[SUPERVISOR_SWEEPS_ENV]}`,
   );
 
-export const handler = middy<unknown, SweepReport[], Error, Context>().handler(async () => {
-  const reports: SweepReport[] = [];
-  for (let i = 0; i < sweeps; i++) {
-    if (i > 0) await deps.sleep(DEFAULTS.heartbeatSeconds * 1000);
-    reports.push(await sweep(deps));
-  }
-  return reports;
-});
+export const handler = middy<unknown, SweepReport[], Error, Context>()
+  .use(observability())
+  .handler(async () => {
+    const reports: SweepReport[] = [];
+    for (let i = 0; i < sweeps; i++) {
+      if (i > 0) await deps.sleep(DEFAULTS.heartbeatSeconds * 1000);
+      reports.push(await sweep(deps));
+    }
+    return reports;
+  });

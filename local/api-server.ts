@@ -21,6 +21,8 @@ export interface ApiServerOptions {
   host?: string;
   maxBodyBytes?: number;
   log?: (line: string) => void;
+  /** Runs each request's dispatch as the api function runs (its log lines go to that function's log). */
+  asApiFunction?: <T>(dispatch: () => T) => T;
 }
 
 export interface ApiServer {
@@ -97,12 +99,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     let response: ApiResponse;
     try {
       const body = await readBody(req, limit);
-      response = await dispatch(options.deps, toApiRequest(req, body), {
-        token: options.token,
-        streaming: true,
-        signal: abort.signal,
-        log,
-      });
+      const run = () =>
+        dispatch(options.deps, toApiRequest(req, body), {
+          token: options.token,
+          streaming: true,
+          signal: abort.signal,
+          log,
+        });
+      response = await (options.asApiFunction ? options.asApiFunction(run) : run());
     } catch (error) {
       const reply = errorReply(error instanceof BodyTooLarge ? new PayloadTooLarge(limit) : error, log);
       response = {

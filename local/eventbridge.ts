@@ -195,6 +195,16 @@ export class LocalBus {
 
   private async deliver(target: RuleTarget, event: EventEnvelope, ruleName: string): Promise<void> {
     if ('archiveOnly' in target) return;
+    if ('listener' in target) {
+      try {
+        target.listener(event);
+      } catch (error) {
+        this.options.log(
+          `rule ${ruleName}: listener failed on ${event['detail-type']}: ${(error as Error).message}`,
+        );
+      }
+      return;
+    }
     // Targets run after PutEvents has answered, as EventBridge delivers asynchronously.
     await new Promise((resolve) => setImmediate(resolve));
     const attempts = 'function' in target ? ASYNC_ATTEMPTS : 1;

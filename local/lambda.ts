@@ -3,10 +3,60 @@
  * with the remaining time, the configured timeout enforced, and failures shaped
  * as Lambda reports them (`errorType`, `errorMessage`, `trace`).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { FunctionSpec } from '../functions/manifest.ts';
 import { arns } from './arns.ts';
+import type { FunctionLogs } from './logs.ts';
+
+/**
+ * Every function runs in this one process, several invocations at once, as on a Lambda
+ * Managed Instance: with this variable set, Powertools keeps per-invocation state
+ * (log keys, Lambda context, metrics) in the runtime's InvokeStore instead of on its
+ * module-level instances.
+ */
+export const CONCURRENT_INVOCATIONS_ENV = { AWS_LAMBDA_MAX_CONCURRENCY: '1000' };
+
+type InvocationContext = Record<string | symbol, unknown>;
+
+/** The invocation-scoped store Lambda's runtime provides for concurrent invocations (one context per invocation). */
+class InvocationStore extends InvokeStoreBase {
+  private readonly als = new AsyncLocalStorage<InvocationContext>();
+  getContext() {
+    return this.als.getStore();
+  }
+  hasContext() {
+    return this.als.getStore() !== undefined;
+  }
+  get<T = unknown>(key: string | symbol): T | undefined {
+    return this.als.getStore()?.[key] as T | undefined;
+  }
+  set<T = unknown>(key: string | symbol, value: T): void {
+    if (this.isProtectedKey(key))
+      throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    const context = this.als.getStore();
+    if (!context) throw new Error('No context available');
+    context[key] = value;
+  }
+  run<T>(context: InvocationContext, fn: () => T): T {
+    return this.als.run(context, fn);
+  }
+}
+
+/**
+ * Installs the store where Lambda's runtime puts it. It replaces one created earlier in this
+ * process: the AWS SDK creates a single-invocation store on first use, before the runtime started.
+ */
+export function installInvocationStore(): InvokeStoreBase {
+  const global = globalThis as { awslambda?: { InvokeStore?: InvokeStoreBase } };
+  const current = global.awslambda?.InvokeStore;
+  if (current instanceof InvocationStore) return current;
+  const store = new InvocationStore();
+  global.awslambda = { ...global.awslambda, InvokeStore: store };
+  return store;
+}
 
 export interface LambdaErrorPayload {
   errorType: string;
@@ -53,8 +103,11 @@ export function lambdaErrorPayload(error: unknown): LambdaErrorPayload {
 export class Functions {
   private readonly byName = new Map<string, FunctionSpec>();
   private readonly loaded = new Map<string, Promise<Handler>>();
+  private readonly scope: { store: InvokeStoreBase; logs: FunctionLogs };
 
-  constructor(specs: readonly FunctionSpec[]) {
+  /** `logs` receives what each function writes; `store` scopes each invocation's state. */
+  constructor(specs: readonly FunctionSpec[], scope: { store: InvokeStoreBase; logs: FunctionLogs }) {
+    this.scope = scope;
     for (const spec of specs) {
       this.byName.set(spec.name, spec);
       this.byName.set(arns.functionName(spec.name), spec);
@@ -107,13 +160,26 @@ export class Functions {
       );
     });
     try {
-      const result = await Promise.race([Promise.resolve().then(() => handler(event, context)), timedOut]);
+      const invocation = this.runAs(
+        spec.name,
+        () => Promise.resolve().then(() => handler(event, context)),
+        requestId,
+      );
+      const result = await Promise.race([invocation, timedOut]);
       return result === undefined ? null : JSON.parse(JSON.stringify(result));
     } catch (error) {
       throw error instanceof FunctionError ? error : new FunctionError(lambdaErrorPayload(error));
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Runs `fn` as an invocation of the function `name`: its own invocation state, its output to the function's log. */
+  runAs<T>(name: string, fn: () => T, requestId: string = randomUUID()): T {
+    const spec = this.resolve(name);
+    return this.scope.store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>
+      this.scope.logs.run(spec.name, fn),
+    );
   }
 
   /** Imported on first use: handlers build SDK clients at module load, after the runtime set the environment. */

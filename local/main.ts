@@ -4,8 +4,10 @@
  */
 import { join } from 'node:path';
 import { depsFromEnv } from '../functions/core/deps.ts';
+import { EVENT_SOURCE, type RolloutEvent } from '../functions/core/model.ts';
 import { sweep } from '../functions/core/orchestration/supervisor.ts';
 import { localToken, startApiServer } from './api-server.ts';
+import { CONSOLE_LEVEL_ENV, consoleLevel, lifecycleLine } from './lifecycle.ts';
 import { localPorts } from './ports.ts';
 import { startLocalRuntime } from './runtime.ts';
 
@@ -14,11 +16,25 @@ const SUPERVISOR_EVERY_MS = 10_000;
 const started = Date.now();
 const home = process.env.ROLLOUT_HOME || join(process.cwd(), '.rollout');
 const { api: port, ...endpointPorts } = localPorts();
+const level = consoleLevel(process.env[CONSOLE_LEVEL_ENV]);
 const runtime = await startLocalRuntime({
   home,
   ports: endpointPorts,
   scheduleEveryMs: { supervisor: SUPERVISOR_EVERY_MS },
   extraEnv: { SUPERVISOR_SWEEPS: '1' },
+  // The terminal shows plans and tasks as they move; the functions' own logs go to files.
+  extraRules: [
+    {
+      name: 'print-lifecycle',
+      pattern: { source: [EVENT_SOURCE] },
+      target: {
+        listener: (event) => {
+          const line = lifecycleLine(event.detail as RolloutEvent, level);
+          if (line) console.log(line);
+        },
+      },
+    },
+  ],
 });
 const stops: (() => Promise<void>)[] = [runtime.stop];
 
@@ -37,11 +53,16 @@ try {
   // After the runtime: it set the environment the SDK clients read.
   const deps = depsFromEnv();
   const { token, source, file } = await localToken(home);
-  const api = await startApiServer({ deps, token, port });
+  const api = await startApiServer({
+    deps,
+    token,
+    port,
+    asApiFunction: (dispatch) => runtime.asFunction('api', dispatch),
+  });
   stops.push(api.close);
 
   // Start-up recovery: executions that died with the previous process are restarted from their checkpoints.
-  const recovery = await sweep(deps);
+  const recovery = await runtime.asFunction('supervisor', () => sweep(deps));
   const recovered = recovery.recoveredTasks.length + recovery.restartedPlans.length;
 
   console.log(`tenant-rollout local runtime ready in ${Date.now() - started} ms`);
@@ -49,6 +70,7 @@ try {
     console.log(`  ${service.padEnd(12)} ${url}`);
   }
   console.log(`  ${'api'.padEnd(12)} ${api.url}`);
+  console.log(`  ${'logs'.padEnd(12)} ${runtime.logDir} (one JSON-lines file per function)`);
   if (recovered) {
     console.log(
       `recovered ${recovery.recoveredTasks.length} task(s) and ${recovery.restartedPlans.length} plan(s)`,

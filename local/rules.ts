@@ -15,7 +15,12 @@ import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
 export type { EventPattern, PatternMatcher };
 export type ScheduleRule = ScheduleRuleSpec;
 
-export type RuleTarget = { function: string } | { stateMachine: string } | { archiveOnly: true };
+export type RuleTarget =
+  | { function: string }
+  | { stateMachine: string }
+  | { archiveOnly: true }
+  /** A listener in the runtime's own process (e.g. `npm start` printing lifecycle lines). */
+  | { listener: (event: { 'detail-type': string; detail: unknown }) => void };
 
 export interface EventRule {
   name: string;

@@ -3,6 +3,8 @@
  * endpoints, in-process functions and the stream poller, wired so production
  * code reaches them through ordinary SDK clients and environment variables.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RESOURCE_ENV } from '../functions/core/env.ts';
@@ -21,7 +23,8 @@ import { type EngineCommand, ecsService, LocalEcs, taskStateChangeDetail } from 
 import { engineCommandsFromCatalog } from './engines.ts';
 import { type ArchivedEvent, eventBridgeService, LocalBus } from './eventbridge.ts';
 import { type JsonServer, type Log, startJsonServer } from './http.ts';
-import { Functions } from './lambda.ts';
+import { CONCURRENT_INVOCATIONS_ENV, Functions, installInvocationStore } from './lambda.ts';
+import { FunctionLogs } from './logs.ts';
 import { type EventRule, rulesFromManifest } from './rules.ts';
 import { ExecutionArchive } from './sfn/archive.ts';
 import { StepFunctions } from './sfn/executions.ts';
@@ -50,6 +53,11 @@ export interface LocalRuntimeOptions {
   ecsStopGraceMs?: number;
   /** In memory: finished executions that keep their history. */
   historyRetention?: number;
+  /**
+   * Where each function's log goes (`<function>.log`, JSON lines); default `<home>/logs`, or, for an
+   * in-memory runtime given no home, a temporary directory removed on stop.
+   */
+  logDir?: string;
   log?: Log;
 }
 
@@ -59,6 +67,10 @@ export interface LocalRuntime {
   arns: { functions: Record<string, string>; stateMachines: Record<string, string> };
   /** Every environment variable the runtime set. */
   env: Record<string, string>;
+  /** The directory holding the functions' logs. */
+  logDir: string;
+  /** Runs `fn` as the function `name` would run it: its log lines go to that function's log. */
+  asFunction<T>(name: string, fn: () => T): T;
   bus: { archive(): ArchivedEvent[] };
   invokeFunction(name: string, payload: unknown): Promise<unknown>;
   stop(): Promise<void>;
@@ -103,7 +115,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => dynamodb.destroy());
     await ensureTable(dynamodb, tableName);
 
-    const lambdas = new Functions(functions);
+    let logDir = options.logDir ?? (options.home || !options.inMemory ? join(home, 'logs') : undefined);
+    if (!logDir) {
+      const temporary = await mkdtemp(join(tmpdir(), 'rollout-logs-'));
+      cleanups.push(() => rm(temporary, { recursive: true, force: true }));
+      logDir = temporary;
+    }
+    const logs = new FunctionLogs(logDir);
+    cleanups.push(() => logs.close());
+    const lambdas = new Functions(functions, { store: installInvocationStore(), logs });
     const fnArns = Object.fromEntries(functions.map((f) => [f.name, arns.function(f.name)]));
     const machineArns = Object.fromEntries(machines.map((m) => [m.name, arns.stateMachine(m.name)]));
 
@@ -165,6 +185,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_SFN: servers.sfn.url,
       AWS_ENDPOINT_URL_ECS: servers.ecs.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: servers.eventbridge.url,
+      ...CONCURRENT_INVOCATIONS_ENV,
+      // No X-Ray daemon here; Powertools' tracer is off outside Lambda anyway, this says so.
+      POWERTOOLS_TRACE_ENABLED: 'false',
       [RESOURCE_ENV.tableName]: tableName,
       [RESOURCE_ENV.eventBusName]: PROJECT_BUS_NAME,
       [RESOURCE_ENV.clusterArn]: arns.cluster(),
@@ -218,6 +241,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tableName,
       arns: { functions: fnArns, stateMachines: machineArns },
       env,
+      logDir,
+      asFunction: (name, fn) => lambdas.runAs(name, fn),
       bus: { archive: () => bus.archive() },
       invokeFunction: (name, payload) => lambdas.invoke(name, payload),
       stop,

@@ -4,6 +4,7 @@
  * an opaque 500 (and is logged).
  */
 import { DomainError } from '../core/errors.ts';
+import { logger } from '../core/observability.ts';
 import { InvalidCursor } from '../core/store/index.ts';
 
 export class Unauthorized extends DomainError {
@@ -71,7 +72,8 @@ export interface ErrorReply {
   body: ErrorBody;
 }
 
-export function errorReply(error: unknown, log: (line: string) => void = console.error): ErrorReply {
+/** `log` receives unexpected errors; by default they go to the function's structured log. */
+export function errorReply(error: unknown, log?: (line: string) => void): ErrorReply {
   if (error instanceof InvalidCursor) {
     return {
       status: 400,
@@ -97,8 +99,10 @@ export function errorReply(error: unknown, log: (line: string) => void = console
       },
     };
   }
-  log(
-    JSON.stringify({ level: 'error', msg: 'unhandled API error', error: (error as Error)?.stack ?? error }),
-  );
+  if (log)
+    log(
+      JSON.stringify({ level: 'error', msg: 'unhandled API error', error: (error as Error)?.stack ?? error }),
+    );
+  else logger.error({ message: 'unhandled API error', error });
   return { status: 500, headers: {}, body: { code: 'INTERNAL', message: 'internal error' } };
 }

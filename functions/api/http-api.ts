@@ -26,6 +26,21 @@ export function fromHttpApiEvent(event: APIGatewayProxyEventV2): ApiRequest {
   };
 }
 
+const PATH_IDS = { plans: 'planId', tasks: 'taskId', tenants: 'tenantId' } as const;
+
+/** The plan, task or tenant a request path names (`/v1/plans/{planId}/...`), for the log keys. */
+export function pathIds(path: string): Partial<Record<(typeof PATH_IDS)[keyof typeof PATH_IDS], string>> {
+  const match = /^\/v1\/(plans|tasks|tenants)\/([^/]+)/.exec(path);
+  if (!match) return {};
+  let id = match[2]!;
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    // an undecodable id is logged as sent
+  }
+  return { [PATH_IDS[match[1] as keyof typeof PATH_IDS]]: id };
+}
+
 export function toHttpApiResult(response: ApiResponse): APIGatewayProxyStructuredResultV2 {
   return { statusCode: response.status, headers: response.headers, body: response.body ?? '' };
 }

@@ -4,6 +4,7 @@ import { DescribeStateMachineCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../core/deps.ts';
 import { itemKey } from '../core/keys.ts';
+import { logger } from '../core/observability.ts';
 import type { HealthInputs, ProbeResult } from './health.ts';
 
 const PROBE_TIMEOUT_MS = 2_000;
@@ -49,7 +50,10 @@ export async function probeSystem(deps: Deps, version: string): Promise<HealthIn
     staleTenants = await store
       .listHeldLocks()
       .then((locks) => locks.filter((lock) => lock.leaseExpiresAt < now).map((lock) => lock.tenantId))
-      .catch(() => undefined);
+      .catch((error: unknown) => {
+        logger.warn({ message: 'health: could not list held locks for stale tenants', error });
+        return undefined;
+      });
   }
   return { store: storeProbe, orchestrator, eventBus, staleTenants, version };
 }

@@ -8,6 +8,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { RESOURCE_ENV, requireEnv } from './env.ts';
+import { observeTransition, tracer } from './observability.ts';
 import { type DeploymentSettings, deploymentSettings } from './settings.ts';
 import { createStore, type Store } from './store/index.ts';
 
@@ -32,16 +33,24 @@ export interface Deps {
 
 const optional = (name: string) => process.env[name] || undefined;
 
-/** Reads the environment now (module load), failing loudly when the table is not configured. */
+/**
+ * Reads the environment now (module load), failing loudly when the table is not configured.
+ * Clients are traced (a no-op where tracing is off), and the store reports every committed transition.
+ */
 export function depsFromEnv(): Deps {
   const settings = deploymentSettings();
   const tableName = requireEnv(RESOURCE_ENV.tableName);
   return {
-    store: createStore({ client: new DynamoDBClient({}), tableName, eventTtlDays: settings.eventTtlDays }),
+    store: createStore({
+      client: tracer.captureAWSv3Client(new DynamoDBClient({})),
+      tableName,
+      eventTtlDays: settings.eventTtlDays,
+      onTransition: observeTransition,
+    }),
     settings,
-    sfn: new SFNClient({}),
-    ecs: new ECSClient({}),
-    events: new EventBridgeClient({}),
+    sfn: tracer.captureAWSv3Client(new SFNClient({})),
+    ecs: tracer.captureAWSv3Client(new ECSClient({})),
+    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
     resources: {
       eventBusName: optional(RESOURCE_ENV.eventBusName),
       clusterArn: optional(RESOURCE_ENV.clusterArn),

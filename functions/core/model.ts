@@ -190,6 +190,8 @@ export interface Task {
   pauseToken?: string;
   /** The execution that emitted TaskStageStarted for `currentStage` (so a re-entry does not emit it twice). */
   stageStartedBy?: string;
+  /** When `currentStage` started (its duration is measured from here). */
+  stageStartedAt?: string;
   /** Fencing token of the tenant lock this task holds. */
   fencingToken?: number;
   /** Stages whose previous config was restored by the current rollback. */

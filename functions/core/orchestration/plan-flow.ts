@@ -5,6 +5,7 @@ import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { isTerminalPlan, type Plan, type Task } from '../model.ts';
+import { logger } from '../observability.ts';
 import { buildPlan, requestHash } from '../plans.ts';
 import { type PlanRequest, parseOrThrow, planRequestSchema } from '../schemas.ts';
 import type { StepInput } from '../steps.ts';

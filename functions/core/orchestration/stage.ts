@@ -1,10 +1,12 @@
 /** The steps of one stage: provision (engine launch + hand-off), config-update, broadcast, health-check. */
 import { ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { decodeTime } from 'ulid';
 import { type EngineSpec, engineFor } from '../../../engines/catalog.ts';
 import type { Deps } from '../deps.ts';
 import { broadcast, checkHealth, describeFailure, type HealthResult, type HealthTarget } from '../health.ts';
 import { type EngineRecord, EVENT_SOURCE, type FailureInfo, type Plan, type Task } from '../model.ts';
+import { emit, logger } from '../observability.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { broadcastUrl, endpointLabel, endpointsForStage, healthUrl } from '../stages.ts';
 import type { EngineHandOff, StateError } from '../steps.ts';
@@ -170,6 +172,28 @@ export async function recordHandOff(deps: Deps, task: Task, handOff: EngineHandO
   // ECS saw it stop between its call-back and now (engine-stopped marked it failed): nothing serves there.
   if (!recorded) {
     throw new EngineExited(`engine ${handOff.engineId} for ${service} exited right after its hand-off`);
+  }
+  const provisionMs = deps.now().getTime() - launchTime(handOff.engineId);
+  logger.info({
+    message: 'engine handed off',
+    engineId: handOff.engineId,
+    endpoint: handOff.endpoint,
+    provisionMs,
+  });
+  if (provisionMs >= 0)
+    emit([{ metric: 'engineProvisionTime', value: provisionMs }], {
+      planId: task.planId,
+      taskId: task.taskId,
+    });
+}
+
+/** Engine ids are ULIDs minted at launch (engineLaunch), so an id tells when its provisioning began. */
+function launchTime(engineId: string): number {
+  try {
+    return decodeTime(engineId.toUpperCase());
+  } catch {
+    // Not an id engineLaunch minted: there is no launch time to measure from.
+    return Number.POSITIVE_INFINITY;
   }
 }
 

@@ -8,6 +8,7 @@ import { type BoundaryFacts, decideBoundary, decideLockStep, type LockFacts } fr
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
 import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model.ts';
+import { appendLogKeys } from '../observability.ts';
 import { remainingStages } from '../stages.ts';
 import type { StepInput } from '../steps.ts';
 import { endTask } from './end-task.ts';
@@ -51,6 +52,7 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
     step: { action, launch: null },
   });
   let task = await deps.store.requireTask(taskId);
+  appendLogKeys({ tenantId: task.tenantId });
   const facts: LockFacts = { task, executionArn: input.executionArn, purpose: input.purpose };
   for (;;) {
     const step = decideLockStep(facts);
@@ -229,6 +231,7 @@ export async function runStage(
     }
   }
 
+  appendLogKeys({ tenantId: task.tenantId, stage });
   const plan = await deps.store.requirePlan(task.planId);
   budget = stageBudgetMs(plan);
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
@@ -236,7 +239,14 @@ export async function runStage(
       await deps.store.transitionTask(
         task.taskId,
         'stageStarted',
-        { set: { currentStage: stage, stageStartedBy: input.executionArn }, currentStage: stage },
+        {
+          set: {
+            currentStage: stage,
+            stageStartedBy: input.executionArn,
+            stageStartedAt: deps.now().toISOString(),
+          },
+          currentStage: stage,
+        },
         task,
       )
     ).item;
@@ -260,7 +270,9 @@ export async function runStage(
         set: { failureInfo },
         currentStage: stage,
         failureInfo,
-        detail: outcome.health ? { answers: outcome.health.answers } : undefined,
+        detail: outcome.health
+          ? { rounds: outcome.health.rounds, answers: outcome.health.answers }
+          : undefined,
       },
       task,
     );

@@ -7,8 +7,12 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { monotonicFactory } from 'ulid';
+import type { Plan, RolloutEvent, Task } from '../model.ts';
 import { DEFAULTS } from '../settings.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../table.ts';
+
+/** Told about each transition after its transaction committed (logs and metrics). */
+export type TransitionObserver = (event: RolloutEvent, before: Task | Plan, after: Task | Plan) => void;
 
 export interface StoreContext {
   doc: DynamoDBDocumentClient;
@@ -16,6 +20,7 @@ export interface StoreContext {
   now: () => Date;
   newId: () => string;
   eventTtlDays: number;
+  onTransition?: TransitionObserver;
 }
 
 export interface StoreOptions {
@@ -23,6 +28,7 @@ export interface StoreOptions {
   client?: DynamoDBClient;
   now?: () => Date;
   eventTtlDays?: number;
+  onTransition?: TransitionObserver;
 }
 
 export function storeContext(options: StoreOptions): StoreContext {
@@ -35,6 +41,7 @@ export function storeContext(options: StoreOptions): StoreContext {
     now,
     newId: () => ulid(now().getTime()),
     eventTtlDays: options.eventTtlDays ?? DEFAULTS.eventTtlDays,
+    ...(options.onTransition ? { onTransition: options.onTransition } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import {
 import { Conflict, NotFound } from '../errors.ts';
 import { createdSortKey, idempotencyItemKey, PLAN_SK, PLANS_INDEX_PK, planKey, planPk } from '../keys.ts';
 import type { Plan, PlanStatus, RolloutEvent, Task } from '../model.ts';
+import { logger } from '../observability.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY } from '../table.ts';
 import { decidePlan, type PlanOperation } from '../transitions.ts';
 import {
@@ -105,8 +106,10 @@ export function planStore(ctx: StoreContext) {
 
   /** The one way a plan changes: expected status, sequence bump and event in one transaction. */
   async function transitionPlan(planId: string, operation: PlanOperation, change: PlanTransition = {}) {
-    return withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
+    let before: Plan | undefined;
+    const result = await withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
       const plan = await requirePlan(planId);
+      before = plan;
       const decision = decidePlan(planId, operation, plan);
       const now = ctx.now().toISOString();
       const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
@@ -143,6 +146,8 @@ export function planStore(ctx: StoreContext) {
       await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
       return { item: updated, event };
     }, `transition ${operation} of plan ${planId}`);
+    if (result.event && before) ctx.onTransition?.(result.event, before, result.item);
+    return result;
   }
 
   return {
@@ -245,7 +250,14 @@ export function planStore(ctx: StoreContext) {
           }),
         );
       } catch (error) {
-        await deletePartition(plan.planId, false).catch(() => undefined);
+        // The creation error is what the caller needs; a failed clean-up leaves hidden items, worth a log line.
+        const cleanupFailed = (what: string) => (cleanupError: unknown) =>
+          logger.warn({
+            message: `plan creation failed and ${what} could not be removed`,
+            planId: plan.planId,
+            error: cleanupError,
+          });
+        await deletePartition(plan.planId, false).catch(cleanupFailed('its hidden items'));
         if (idempotencyKey) {
           await ctx.doc
             .send(
@@ -254,7 +266,7 @@ export function planStore(ctx: StoreContext) {
                 Key: idempotencyItemKey(idempotencyKey),
               }),
             )
-            .catch(() => undefined);
+            .catch(cleanupFailed('its idempotency key'));
         }
         throw error;
       }

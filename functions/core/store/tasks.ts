@@ -130,9 +130,11 @@ export function taskStore(ctx: StoreContext) {
     ): Promise<TransitionResult<Task>> {
       let snapshot = known;
       let from: TaskStatus | undefined;
+      let before: Task | undefined;
       const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
         const task = snapshot ?? (await requireTask(taskId));
         snapshot = undefined;
+        before = task;
         const decision = decideTask(taskId, operation, task);
         from = task.status;
         const now = ctx.now().toISOString();
@@ -184,6 +186,7 @@ export function taskStore(ctx: StoreContext) {
       }, `transition ${operation} of task ${taskId}`);
       const deltas = counterDeltas(from!, result.item.status);
       if (Object.keys(deltas).length) await addPlanCounters(ctx, result.item.planId, deltas);
+      if (result.event && before) ctx.onTransition?.(result.event, before, result.item);
       return result;
     },
 

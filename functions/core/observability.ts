@@ -1,0 +1,115 @@
+/**
+ * Powertools Logger, Metrics and Tracer, one of each per module instance, and the
+ * middy middleware every handler uses. State that belongs to one invocation
+ * (appended keys, metrics) is scoped by Powertools to that invocation, also when
+ * several run at once in one process (AWS_LAMBDA_MAX_CONCURRENCY; the local
+ * runtime runs every function that way).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, type MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { MiddlewareObj } from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { Plan, RolloutEvent, Task } from './model.ts';
+import {
+  type Datapoint,
+  METRICS,
+  metricsForTransition,
+  TELEMETRY_DEFAULTS,
+  TELEMETRY_ENV,
+} from './telemetry.ts';
+
+const serviceName = process.env[TELEMETRY_ENV.serviceName] || TELEMETRY_DEFAULTS.serviceName;
+
+export const logger = new Logger({
+  serviceName,
+  logLevel: (process.env[TELEMETRY_ENV.logLevel] || TELEMETRY_DEFAULTS.logLevel) as 'INFO',
+});
+export const metrics = new Metrics({
+  serviceName,
+  namespace: process.env[TELEMETRY_ENV.metricsNamespace] || TELEMETRY_DEFAULTS.metricsNamespace,
+  logger,
+});
+/** Off outside Lambda (no AWS_EXECUTION_ENV) and with POWERTOOLS_TRACE_ENABLED=false: nothing needs X-Ray then. */
+export const tracer = new Tracer({ serviceName });
+
+/** The keys every log line of this invocation carries from now on. */
+export interface LogKeys {
+  planId?: string;
+  taskId?: string;
+  tenantId?: string;
+  stage?: string;
+  executionArn?: string;
+}
+
+export function appendLogKeys(keys: LogKeys): void {
+  const defined = Object.fromEntries(Object.entries(keys).filter(([, v]) => v !== undefined && v !== ''));
+  if (Object.keys(defined).length) logger.appendKeys(defined);
+}
+
+/** One EMF record per datapoint: each metric has its own dimensions. */
+export function emit(points: readonly Datapoint[], metadata: Record<string, string | undefined> = {}): void {
+  for (const point of points) {
+    const spec = METRICS[point.metric];
+    const single = metrics.singleMetric();
+    if (spec.dimension && point.dimension) single.addDimension(spec.dimension, point.dimension);
+    for (const [key, value] of Object.entries(metadata)) if (value) single.addMetadata(key, value);
+    single.addMetric(spec.name, spec.unit as (typeof MetricUnit)[keyof typeof MetricUnit], point.value);
+  }
+}
+
+/**
+ * A committed transition: one log line naming it, and the metrics it stands for.
+ * The store calls this after each transaction that wrote an event.
+ */
+export function observeTransition(event: RolloutEvent, before: Task | Plan, after: Task | Plan): void {
+  try {
+    reportTransition(event, before, after);
+  } catch (error) {
+    // The transition is committed; failing to report it must not fail the step that made it.
+    logger.warn({ message: 'could not report a transition', eventType: event.type, error });
+  }
+}
+
+function reportTransition(event: RolloutEvent, before: Task | Plan, after: Task | Plan): void {
+  const keys = {
+    planId: event.planId,
+    taskId: event.taskId,
+    tenantId: event.tenantId,
+    stage: event.currentStage,
+  };
+  const failed = event.failureInfo !== undefined && /Failed$/.test(event.type);
+  const line = {
+    message: event.type,
+    ...keys,
+    status: event.status,
+    sequenceId: event.sequenceId,
+    ...(event.failureInfo ? { failureInfo: event.failureInfo } : {}),
+  };
+  if (failed) logger.warn(line);
+  else if (event.type === 'TaskHeartbeat' || event.type === 'PlanProgress') logger.debug(line);
+  else logger.info(line);
+  emit(metricsForTransition(event, before, after), keys);
+}
+
+/** Logger (Lambda context, keys reset per invocation), Tracer, and a log line for every failed invocation. */
+export function observability<E, R>(
+  options: { expectedErrors?: readonly string[] } = {},
+): MiddlewareObj<E, R, Error, Context>[] {
+  const expected = new Set(options.expectedErrors ?? []);
+  const logFailure: MiddlewareObj<E, R, Error, Context> = {
+    onError: ({ error }) => {
+      if (!error) return;
+      // Expected errors (e.g. a lock still held, which the state machine retries) are not incidents.
+      if (expected.has(error.name)) logger.info({ message: 'step ended with an expected error', error });
+      else logger.error({ message: 'invocation failed', error });
+    },
+  };
+  return [
+    injectLambdaContext(logger, { resetKeys: true }) as MiddlewareObj<E, R, Error, Context>,
+    captureLambdaHandler(tracer, { captureResponse: false }) as MiddlewareObj<E, R, Error, Context>,
+    logFailure,
+  ];
+}

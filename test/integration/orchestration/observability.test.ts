@@ -1,0 +1,93 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Plan } from '../../../functions/core/model.ts';
+import { eventually } from '../support.ts';
+import { type Harness, startHarness, submit, tenantConfig, waitForPlan } from './harness.ts';
+
+type Line = Record<string, unknown>;
+
+let h: Harness;
+let home: string;
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'rollout-obs-'));
+  h = await startHarness({ home });
+});
+afterAll(async () => {
+  await h?.stop();
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Every line of every function log, each parsed as JSON (a line that is not JSON fails the test). */
+async function functionLogLines(): Promise<Map<string, Line[]>> {
+  const dir = join(home, 'logs');
+  const byFunction = new Map<string, Line[]>();
+  for (const file of await readdir(dir)) {
+    const text = await readFile(join(dir, file), 'utf8');
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Line);
+    byFunction.set(file.replace(/\.log$/, ''), lines);
+  }
+  return byFunction;
+}
+
+const emfMetrics = (line: Line): string[] => {
+  const aws = line._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] } | undefined;
+  return aws?.CloudWatchMetrics?.flatMap((m) => m.Metrics.map((metric) => metric.Name)) ?? [];
+};
+
+describe('function logs on the local runtime', () => {
+  it('writes JSON lines under ROLLOUT_HOME/logs carrying the plan, its tasks, tenants and stages, and EMF metrics', async () => {
+    h.engine.setFaults({ tenantId: 'obs-bad', service: 'db', failBroadcast: 503 });
+    const { plan, tasks } = await submit(h, {
+      maxConcurrency: 2,
+      configs: [tenantConfig(h.engine, 'obs-good', '2'), tenantConfig(h.engine, 'obs-bad', '2')],
+    });
+    const done: Plan = await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED']);
+    expect(done.status).toBe('FAILED');
+    const tenantOf = new Map(tasks.map((t) => [t.taskId, t.tenantId]));
+
+    const logs = await eventually(async () => {
+      const all = await functionLogLines();
+      const lines = [...all.values()].flat();
+      const finished = lines.some((l) => l.message === 'PlanFailed' && l.planId === plan.planId);
+      return finished ? all : undefined;
+    });
+
+    const runStage = logs.get('run-stage') ?? [];
+    for (const task of tasks) {
+      const ofTask = runStage.filter((l) => l.taskId === task.taskId);
+      expect(ofTask.length).toBeGreaterThan(0);
+      expect(ofTask.every((l) => l.planId === plan.planId)).toBe(true);
+      expect(ofTask.some((l) => l.message === 'TaskStageStarted' && l.stage === 'app')).toBe(true);
+    }
+    // Functions and tasks ran at once in one process: each line names its own function and task's tenant.
+    for (const [fn, lines] of logs) {
+      for (const line of lines.filter((l) => l.function_name !== undefined)) {
+        expect(line.function_name).toBe(`tenant-rollout-${fn}`);
+      }
+    }
+    for (const line of [...logs.values()].flat()) {
+      if (typeof line.taskId === 'string' && line.tenantId !== undefined && tenantOf.has(line.taskId)) {
+        expect(line.tenantId).toBe(tenantOf.get(line.taskId));
+      }
+    }
+    const stageFailed = runStage.find((l) => l.message === 'TaskStageFailed' && l.tenantId === 'obs-bad');
+    expect(stageFailed).toMatchObject({
+      level: 'WARN',
+      stage: 'db',
+      function_name: 'tenant-rollout-run-stage',
+    });
+    expect((stageFailed?.failureInfo as { type?: string })?.type).toBe('BROADCAST');
+
+    const metrics = runStage.filter((l) => emfMetrics(l).length > 0);
+    expect(metrics.some((l) => emfMetrics(l).includes('StageSucceeded'))).toBe(true);
+    const failedMetric = metrics.find((l) => emfMetrics(l).includes('StageFailed'));
+    expect(failedMetric).toMatchObject({ step: 'broadcast', service: 'tenant-rollout', planId: plan.planId });
+    const ended = [...logs.values()].flat().filter((l) => emfMetrics(l).includes('TaskEnded'));
+    expect(ended.map((l) => l.status).sort()).toEqual(['COMPLETED', 'FAILED']);
+  });
+});
