@@ -6,6 +6,7 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { SETTINGS_ENV } from '../functions/core/env.ts';
 import { deploymentSettings } from '../functions/core/settings.ts';
+import { LOG_LEVELS, type LogLevel, TELEMETRY_DEFAULTS, TELEMETRY_ENV } from '../functions/core/telemetry.ts';
 
 export interface AuthConfig {
   issuer: string;
@@ -25,6 +26,37 @@ export interface RolloutConfig {
   throttle: { rateLimit: number; burstLimit: number };
   /** Deployment settings as environment variables (SETTINGS_ENV names), only those configured. */
   settingsEnv: Record<string, string>;
+  /** Where the functions' metrics go and how much they log; the service name is the prefix. */
+  telemetry: { metricsNamespace: string; logLevel: LogLevel };
+}
+
+/** The Powertools environment of every function (TELEMETRY_ENV names). */
+export function telemetryEnv(config: RolloutConfig): Record<string, string> {
+  return {
+    [TELEMETRY_ENV.serviceName]: config.prefix,
+    [TELEMETRY_ENV.metricsNamespace]: config.telemetry.metricsNamespace,
+    [TELEMETRY_ENV.logLevel]: config.telemetry.logLevel,
+  };
+}
+
+function telemetry(read: Read): RolloutConfig['telemetry'] {
+  const metricsNamespace = text(read, 'metricsNamespace') ?? TELEMETRY_DEFAULTS.metricsNamespace;
+  // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Metric.html: 1-255 characters,
+  // not starting with ':'; "AWS/" is reserved for AWS services. The characters are EMF's namespace alphabet.
+  if (
+    !/^[0-9A-Za-z._#/ -][0-9A-Za-z._#:/ -]{0,254}$/.test(metricsNamespace) ||
+    metricsNamespace.startsWith('AWS/')
+  ) {
+    throw new Error(
+      `context metricsNamespace must be 1-255 letters, digits, spaces or . _ # : / - and not start with AWS/, got ${metricsNamespace}`,
+    );
+  }
+  const rawLevel = text(read, 'logLevel') ?? TELEMETRY_DEFAULTS.logLevel;
+  const logLevel = rawLevel.toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new Error(`context logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${rawLevel}`);
+  }
+  return { metricsNamespace, logLevel: logLevel as LogLevel };
 }
 
 export const CONTEXT_DEFAULTS = {
@@ -135,5 +167,6 @@ export function configFromContext(read: Read): RolloutConfig {
     eventBusName: text(read, 'eventBusName') ?? prefix,
     throttle: { rateLimit, burstLimit },
     settingsEnv: settingsEnv(read),
+    telemetry: telemetry(read),
   };
 }

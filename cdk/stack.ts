@@ -9,9 +9,10 @@ import { ENGINE_CATALOG } from '../engines/catalog.ts';
 import { ROUTES } from '../functions/api/routes.ts';
 import { FUNCTIONS } from '../functions/manifest.ts';
 import { STATE_MACHINES } from '../statemachines/index.ts';
-import type { RolloutConfig } from './config.ts';
+import { type RolloutConfig, telemetryEnv } from './config.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { Api } from './constructs/api.ts';
+import { RolloutDashboard } from './constructs/dashboard.ts';
 import { Data } from './constructs/data.ts';
 import { Engines } from './constructs/engines.ts';
 import { Events } from './constructs/events.ts';
@@ -31,6 +32,7 @@ export class RolloutStack extends Stack {
   public readonly events: Events;
   public readonly api: Api;
   public readonly alarms: Alarms;
+  public readonly dashboard: RolloutDashboard;
 
   constructor(scope: Construct, id: string, props: RolloutStackProps) {
     super(scope, id, props);
@@ -69,6 +71,7 @@ export class RolloutStack extends Stack {
       },
       logRetention: config.logRetention,
       settingsEnv: config.settingsEnv,
+      telemetryEnv: telemetryEnv(config),
     });
     this.stateMachines = new StateMachines(this, 'StateMachines', {
       prefix: config.prefix,
@@ -100,6 +103,16 @@ export class RolloutStack extends Stack {
       prefix: config.prefix,
       stateMachines: this.stateMachines.byName,
       failureQueues: new Map([['stream-publisher', this.events.streamFailures]]),
+    });
+    this.dashboard = new RolloutDashboard(this, 'Dashboard', {
+      prefix: config.prefix,
+      metricsNamespace: config.telemetry.metricsNamespace,
+      serviceName: config.prefix,
+      functions: this.functions.byName,
+      stateMachines: this.stateMachines.byName,
+      table: this.data.table,
+      deadLetterQueue: this.events.streamFailures,
+      otherAlarms: this.alarms.alarms,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });

@@ -37,6 +37,8 @@ export interface FunctionsProps {
   logRetention: RetentionDays;
   /** Deployment settings (SETTINGS_ENV names) for every function. */
   settingsEnv: Readonly<Record<string, string>>;
+  /** Powertools settings (TELEMETRY_ENV names) for every function. */
+  telemetryEnv: Readonly<Record<string, string>>;
 }
 
 type ResourceKey = keyof typeof RESOURCE_ENV;
@@ -83,6 +85,7 @@ export class Functions extends Construct {
       // network is what the stage step writes into the ecs:runTask launch.
       const environment: Record<string, string> = {
         ...props.settingsEnv,
+        ...props.telemetryEnv,
         [SETTINGS_ENV.engineSubnets]: props.engineNetwork.subnetIds.join(','),
         [SETTINGS_ENV.engineSecurityGroups]: props.engineNetwork.securityGroupIds.join(','),
       };

@@ -37,8 +37,8 @@ export function stepHandler<S extends z.ZodType, R>(
   const deps = depsFromEnv();
   return (
     middy<unknown, R, Error, Context>()
-      // The task machine retries TenantLocked while another task holds the tenant.
-      .use(observability({ expectedErrors: ['TenantLocked'] }))
+      // The task machine retries TenantLocked while another task holds the tenant; StageFailed is on record already.
+      .use(observability({ expectedErrors: ['TenantLocked', 'StageFailed'] }))
       .handler((event, context) => {
         appendLogKeys(logKeysOf(event));
         return step(deps, parseOrThrow(schema, event), context);

@@ -102,9 +102,13 @@ export function observability<E, R>(
   const logFailure: MiddlewareObj<E, R, Error, Context> = {
     onError: ({ error }) => {
       if (!error) return;
-      // Expected errors (e.g. a lock still held, which the state machine retries) are not incidents.
-      if (expected.has(error.name)) logger.info({ message: 'step ended with an expected error', error });
-      else logger.error({ message: 'invocation failed', error });
+      // Expected errors (a lock still held, a stage failure already recorded) steer the state machine.
+      if (expected.has(error.name)) {
+        logger.info({ message: 'step ended with an expected error', error });
+        return;
+      }
+      logger.error({ message: 'invocation failed', error });
+      emit([{ metric: 'invocationFailed', value: 1 }]);
     },
   };
   return [

@@ -32,6 +32,8 @@ export const METRICS = {
   taskEnded: { name: 'TaskEnded', unit: 'Count', dimension: 'status' },
   planFinished: { name: 'PlanFinished', unit: 'Count', dimension: 'status' },
   engineProvisionTime: { name: 'EngineProvisionTime', unit: 'Milliseconds', dimension: undefined },
+  /** An invocation that ended with an error its caller does not expect (not a lock wait, not a recorded stage failure). */
+  invocationFailed: { name: 'InvocationFailed', unit: 'Count', dimension: undefined },
 } as const;
 export type MetricKey = keyof typeof METRICS;
 

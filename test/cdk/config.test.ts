@@ -26,6 +26,7 @@ describe('configFromContext', () => {
       eventBusName: CONTEXT_DEFAULTS.prefix,
       throttle: { rateLimit: 50, burstLimit: 100 },
       settingsEnv: {},
+      telemetry: { metricsNamespace: 'TenantRollout', logLevel: 'INFO' },
     });
   });
 
