@@ -58,7 +58,10 @@ export function lifecycleLine(event: RolloutEvent, level: ConsoleLevel): string 
   const reason = event.failureInfo ? `: ${event.failureInfo.message}` : '';
   if (event.sequenceType === 'PLAN') {
     const total = event.detail?.totalTasks;
-    const tasks = event.type === 'PlanStarted' && typeof total === 'number' ? ` (${total} tasks)` : '';
+    const tasks =
+      event.type === 'PlanStarted' && typeof total === 'number'
+        ? ` (${total} task${total === 1 ? '' : 's'})`
+        : '';
     return `${time} plan ${event.planId} ${what}${tasks}${reason}`;
   }
   const subject = event.type.startsWith('TaskStage') ? `stage ${event.currentStage ?? '?'} ` : '';

@@ -104,7 +104,11 @@ export function observability<E, R>(
       if (!error) return;
       // Expected errors (a lock still held, a stage failure already recorded) steer the state machine.
       if (expected.has(error.name)) {
-        logger.info({ message: 'step ended with an expected error', error });
+        logger.info({
+          message: 'step ended with an expected error',
+          errorName: error.name,
+          reason: error.message,
+        });
         return;
       }
       logger.error({ message: 'invocation failed', error });
