@@ -3,6 +3,7 @@
  * event timeline, and the operator actions on the whole plan.
  */
 import type { EventView, PlanView, TaskStatusInfo } from '../../../functions/api/schemas.ts';
+import { TASK_STATUSES } from '../../../functions/core/model.ts';
 import { api, query } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { followPlanEvents } from '../events.ts';
@@ -11,19 +12,6 @@ import { timeline } from '../timeline.ts';
 import { actionBar, badge, link, progress } from '../ui.ts';
 import type { PageContext } from './page.ts';
 
-const TASK_STATUSES = [
-  'CREATED',
-  'VALIDATED',
-  'PENDING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'ROLLING_BACK',
-  'ROLLED_BACK',
-  'ROLLBACK_FAILED',
-];
 export const TASKS_PER_PAGE = 50;
 
 interface TaskPage {

@@ -1,23 +1,12 @@
 /** The plans page: newest first, filtered by status, one page at a time, refreshed every few seconds. */
 import type { PlanSummary } from '../../../functions/api/schemas.ts';
+import { PLAN_STATUSES } from '../../../functions/core/model.ts';
 import { api, query } from '../api.ts';
 import { h, replace } from '../dom.ts';
 import { time } from '../format.ts';
 import { badge, link, progress } from '../ui.ts';
 import type { PageContext } from './page.ts';
 
-const PLAN_STATUSES = [
-  'CREATING',
-  'CREATED',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETED',
-  'FAILED',
-  'CANCELLED',
-  'ROLLING_BACK',
-  'ROLLED_BACK',
-  'ROLLBACK_FAILED',
-];
 const PAGE_SIZE = 25;
 const REFRESH_MS = 5000;
 
