@@ -114,7 +114,11 @@ export async function finalizePlanIfDone(deps: Deps, planId: string): Promise<st
   const counts = countStatuses(await deps.store.listTasks(planId));
   const end = planEnd(plan, counts);
   if (!end) return plan.status;
-  const set = { endedAt: deps.now().toISOString(), ...planCounters(counts) };
+  const counters = planCounters(counts);
+  // The closing event carries the final counts: the supervisor must not follow it with a PlanProgress for the same ones.
+  const reportedProgress =
+    counters.completedTasks + counters.failedTasks + counters.cancelledTasks + counters.rolledBackTasks;
+  const set = { endedAt: deps.now().toISOString(), ...counters, reportedProgress };
   try {
     const change =
       'failureInfo' in end
