@@ -346,7 +346,12 @@ it('plan watch in an 80x24 terminal never wraps a line and ends with the summary
 
 it('plan watch and events --follow reconnect across an API restart and exit with the verdict', async () => {
   const [name] = [tenant('restart')];
-  const body = api.planBody([name]);
+  // The first stage stays in its health check for about 2 s, so the pause lands at the boundary after it
+  // (a pause that arrives during the last stage finds no boundary left, and the task would complete).
+  api.h.engine.setFaults([{ tenantId: name, service: 'app', healthyAfterPolls: 4 }]);
+  const body = api.planBody([name], {
+    healthCheck: { intervalSeconds: 0.5, maxAttempts: 10, timeoutSeconds: 2 },
+  });
   const { planId } = (await api.call('POST', '/v1/plans', { body })).body;
   await api.call('POST', `/v1/plans/${planId}/pause`, { body: {} });
   await waitFor(
