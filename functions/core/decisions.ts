@@ -53,6 +53,29 @@ export const executionName = {
 };
 
 // ---------------------------------------------------------------------------
+// Whether a task's execution is lost
+
+/** What Step Functions says of the execution a task records (`MISSING`: none recorded, or not started). */
+export type ExecutionState = 'RUNNING' | 'ENDED' | 'MISSING';
+
+/**
+ * A task's execution is lost once it ended, or once it is missing, unless the
+ * task was handed to it less than `graceMs` ago: a retry, rollback or recovery
+ * records the new execution in its transition and starts it just after, and a
+ * sweep between the two must not take the task for lost and start a second one.
+ */
+export function executionLost(
+  execution: ExecutionState,
+  task: Pick<Task, 'handedOverAt'>,
+  now: Date,
+  graceMs: number,
+): boolean {
+  if (execution === 'RUNNING') return false;
+  if (execution === 'ENDED' || !task.handedOverAt) return true;
+  return now.getTime() - Date.parse(task.handedOverAt) >= graceMs;
+}
+
+// ---------------------------------------------------------------------------
 // The lock step ("Take tenant lock")
 
 export interface LockFacts {
@@ -60,7 +83,7 @@ export interface LockFacts {
   /** The execution asking. */
   executionArn: string;
   purpose?: 'ROLLBACK';
-  /** Whether the other execution recorded on the task still runs (asked for with `check-execution`). */
+  /** Whether the other execution recorded on the task still runs or is about to start (asked for with `check-execution`). */
   recordedExecutionRunning?: boolean;
   /** The plan and its counts (asked for with `read-plan`). */
   plan?: { status: Plan['status']; failureThreshold?: Plan['failureThreshold']; totalTasks: number };

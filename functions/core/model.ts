@@ -186,6 +186,8 @@ export interface Task {
   endedAt?: string;
   lastHeartbeatAt?: string;
   executionArn?: string;
+  /** When an operator action or a recovery recorded `executionArn`, just before starting it. */
+  handedOverAt?: string;
   /** Set while the task is parked waiting for resume. */
   pauseToken?: string;
   /** The execution that emitted TaskStageStarted for `currentStage` (so a re-entry does not emit it twice). */

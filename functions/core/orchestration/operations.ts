@@ -42,19 +42,34 @@ async function wakeParked(deps: Deps, taskId: string, output: Record<string, unk
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) }));
 }
 
-/** Starts the task or rollback machine for a task; the task records the execution before it starts. */
-export async function startTaskExecution(
+/** The execution that will drive a task: recorded on the task (`handover`) in the write that hands it over, then started. */
+export interface TaskExecution {
+  stateMachineArn: string;
+  name: string;
+  handover: Pick<Task, 'executionArn' | 'handedOverAt'>;
+}
+
+export function taskExecution(
   deps: Deps,
   machine: 'taskStateMachineArn' | 'rollbackStateMachineArn',
-  task: Task,
   name: string,
-) {
+): TaskExecution {
   const stateMachineArn = resource(deps, machine);
-  await deps.store.patchTask(task.taskId, { executionArn: executionArnFor(stateMachineArn, name) });
+  return {
+    stateMachineArn,
+    name,
+    handover: {
+      executionArn: executionArnFor(stateMachineArn, name),
+      handedOverAt: deps.now().toISOString(),
+    },
+  };
+}
+
+export async function startTaskExecution(deps: Deps, execution: TaskExecution, task: Task) {
   await deps.sfn.send(
     new StartExecutionCommand({
-      stateMachineArn,
-      name,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
       input: JSON.stringify({ planId: task.planId, index: task.index }),
     }),
   );
@@ -109,11 +124,14 @@ export async function retryTask(
   fromCheckpoint: boolean,
 ): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
+  const retryCount = task.retryCount + 1;
+  const execution = taskExecution(deps, 'taskStateMachineArn', executionName.retry(taskId, retryCount));
   const retried = await deps.store.transitionTask(taskId, 'retry', {
     set: {
-      retryCount: task.retryCount + 1,
+      retryCount,
       cancelled: false,
       paused: false,
+      ...execution.handover,
       ...(fromCheckpoint ? {} : { completedStages: [] }),
     },
     remove: ['failureInfo', 'endedAt', 'currentStage', 'stageStartedBy'],
@@ -126,12 +144,7 @@ export async function retryTask(
       detail: { retry: taskId },
     });
   }
-  await startTaskExecution(
-    deps,
-    'taskStateMachineArn',
-    task,
-    executionName.retry(taskId, retried.item.retryCount),
-  );
+  await startTaskExecution(deps, execution, task);
   return taskResult(
     retried.item,
     fromCheckpoint
@@ -143,11 +156,12 @@ export async function retryTask(
 export async function rollbackTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
   const count = (task.rollbackCount ?? 0) + 1;
+  const execution = taskExecution(deps, 'rollbackStateMachineArn', executionName.rollback(taskId, count));
   const rolling = await deps.store.transitionTask(taskId, 'rollback', {
-    set: { rollbackCount: count, rolledBackStages: [] },
+    set: { rollbackCount: count, rolledBackStages: [], ...execution.handover },
     remove: ['failureInfo', 'endedAt'],
   });
-  await startTaskExecution(deps, 'rollbackStateMachineArn', task, executionName.rollback(taskId, count));
+  await startTaskExecution(deps, execution, task);
   return taskResult(rolling.item, 'rolling back to the previous good config');
 }
 

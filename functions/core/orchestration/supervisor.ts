@@ -10,10 +10,10 @@ import { IllegalTransition } from '../errors.ts';
 import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
 import { taskRefusal } from '../transitions.ts';
 import { endTask } from './end-task.ts';
-import { startTaskExecution } from './operations.ts';
+import { startTaskExecution, taskExecution } from './operations.ts';
 import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
 import { stopEngines } from './stage.ts';
-import { isExecutionRunning } from './task-flow.ts';
+import { isExecutionRunning, isTaskExecutionLost } from './task-flow.ts';
 
 export interface SweepReport {
   heartbeats: number;
@@ -63,7 +63,7 @@ async function superviseLock(deps: Deps, lock: TenantLock, restartedPlans: Set<s
       report.releasedLocks++;
     return;
   }
-  if (await isExecutionRunning(deps, task.executionArn)) {
+  if (!(await isTaskExecutionLost(deps, task))) {
     if (
       await deps.store.renewLock(
         lock.tenantId,
@@ -94,33 +94,34 @@ export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) 
 export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
   if (task.status === 'ROLLING_BACK') {
     const count = (task.rollbackCount ?? 0) + 1;
-    await deps.store.patchTask(task.taskId, { rollbackCount: count });
-    await startTaskExecution(
+    const execution = taskExecution(
       deps,
       'rollbackStateMachineArn',
-      task,
       executionName.rollback(task.taskId, count),
     );
+    await deps.store.patchTask(task.taskId, { rollbackCount: count, ...execution.handover });
+    await startTaskExecution(deps, execution, task);
     report.recoveredTasks.push(task.taskId);
     return;
   }
   const refusal = taskRefusal('recover', task);
   if (refusal === undefined) {
-    const recovered = await deps.store.transitionTask(
+    const retryCount = task.retryCount + 1;
+    const execution = taskExecution(
+      deps,
+      'taskStateMachineArn',
+      executionName.retry(task.taskId, retryCount),
+    );
+    await deps.store.transitionTask(
       task.taskId,
       'recover',
       {
-        set: { retryCount: task.retryCount + 1 },
+        set: { retryCount, ...execution.handover },
         detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
       },
       task,
     );
-    await startTaskExecution(
-      deps,
-      'taskStateMachineArn',
-      recovered.item,
-      executionName.retry(task.taskId, recovered.item.retryCount),
-    );
+    await startTaskExecution(deps, execution, task);
     report.recoveredTasks.push(task.taskId);
     return;
   }
@@ -181,8 +182,8 @@ async function reportProgress(deps: Deps) {
 async function recoverStrandedTasks(deps: Deps, planId: string, report: SweepReport) {
   for (const task of await deps.store.listTasks(planId)) {
     if (isTerminalTask(task.status) || task.status === 'RUNNING' || task.status === 'PAUSED') continue;
-    if (await isExecutionRunning(deps, task.executionArn)) continue;
     if (task.status === 'CREATED') continue;
+    if (!(await isTaskExecutionLost(deps, task))) continue;
     await recoverTask(deps, task, report);
   }
   await finalizePlanIfDone(deps, planId);

@@ -4,7 +4,14 @@
  */
 import { DescribeExecutionCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { engineFor } from '../../../engines/catalog.ts';
-import { type BoundaryFacts, decideBoundary, decideLockStep, type LockFacts } from '../decisions.ts';
+import {
+  type BoundaryFacts,
+  decideBoundary,
+  decideLockStep,
+  type ExecutionState,
+  executionLost,
+  type LockFacts,
+} from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
 import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model.ts';
@@ -25,14 +32,23 @@ export interface LockResult {
 }
 
 export async function isExecutionRunning(deps: Deps, executionArn: string | undefined): Promise<boolean> {
-  if (!executionArn) return false;
+  return (await executionState(deps, executionArn)) === 'RUNNING';
+}
+
+async function executionState(deps: Deps, executionArn: string | undefined): Promise<ExecutionState> {
+  if (!executionArn) return 'MISSING';
   try {
     const described = await deps.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    return described.status === 'RUNNING';
+    return described.status === 'RUNNING' ? 'RUNNING' : 'ENDED';
   } catch (error) {
-    if ((error as Error).name === 'ExecutionDoesNotExist') return false;
+    if ((error as Error).name === 'ExecutionDoesNotExist') return 'MISSING';
     throw error;
   }
+}
+
+/** Whether the execution a task records is lost (see `executionLost`); the grace for a handover is one lock lease. */
+export async function isTaskExecutionLost(deps: Deps, task: Task): Promise<boolean> {
+  return executionLost(await executionState(deps, task.executionArn), task, deps.now(), leaseMs(deps));
 }
 
 const leaseMs = (deps: Deps) => deps.settings.lockLeaseSeconds * 1000;
@@ -62,7 +78,7 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
       case 'run':
         return result('NEXT');
       case 'check-execution':
-        facts.recordedExecutionRunning = await isExecutionRunning(deps, task.executionArn);
+        facts.recordedExecutionRunning = !(await isTaskExecutionLost(deps, task));
         continue;
       case 'recover':
         task = (

@@ -1,3 +1,4 @@
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { IllegalTransition } from '../../../functions/core/errors.ts';
 import {
@@ -9,6 +10,7 @@ import {
   rollbackTask,
 } from '../../../functions/core/orchestration/operations.ts';
 import { submitPlan } from '../../../functions/core/orchestration/plan-flow.ts';
+import { sweep } from '../../../functions/core/orchestration/supervisor.ts';
 import { eventually } from '../support.ts';
 import {
   allEvents,
@@ -169,6 +171,30 @@ describe('retry', () => {
 
     await waitForPlan(h, plan.planId, ['COMPLETED']);
     expect(requestsTo('scratch', 'app', 'config').length).toBe(2);
+  });
+
+  it('is not taken for lost by a supervisor sweep between handing the task to the new execution and starting it', async () => {
+    h.engine.setFaults({ tenantId: 'handover', service: 'db', failBroadcast: 500 });
+    const { plan } = await submit(h, { configs: [tenantConfig(h.engine, 'handover', '2')] });
+    const taskId = plan.taskIds[0]!;
+    await waitForPlan(h, plan.planId, ['FAILED']);
+    h.engine.clearFaults();
+    // The real Step Functions client, except that a whole sweep runs just before the retry's execution starts.
+    const send = h.deps.sfn.send.bind(h.deps.sfn) as (command: unknown) => Promise<unknown>;
+    const sweepFirst = {
+      send: async (command: unknown) => {
+        if (command instanceof StartExecutionCommand) await sweep(h.deps);
+        return send(command);
+      },
+    } as unknown as SFNClient;
+
+    await retryTask({ ...h.deps, sfn: sweepFirst }, taskId, true);
+
+    await waitForPlan(h, plan.planId, ['COMPLETED']);
+    const task = await h.deps.store.requireTask(taskId);
+    expect(task.retryCount).toBe(1);
+    const events = (await allEvents(h, plan.planId)).filter((e) => e.taskId === taskId);
+    expect(events.filter((e) => e.type === 'TaskRetryStarted')).toHaveLength(1);
   });
 
   it('refuses a fourth retry', async () => {

@@ -3,6 +3,7 @@ import {
   type BoundaryFacts,
   decideBoundary,
   decideLockStep,
+  executionLost,
   executionName,
   type LockFacts,
   planEnd,
@@ -194,5 +195,32 @@ describe('execution names', () => {
       expect(name).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
       expect(() => executionArnFor('arn:aws:states:us-east-1:1:stateMachine:task', name)).not.toThrow();
     }
+  });
+});
+
+describe('a lost execution', () => {
+  const now = new Date('2026-12-01T12:00:00.000Z');
+  const handedOverSecondsAgo = (seconds: number) => ({
+    handedOverAt: new Date(now.getTime() - seconds * 1000).toISOString(),
+  });
+
+  it('is never a running one', () => {
+    expect(executionLost('RUNNING', {}, now, 60_000)).toBe(false);
+  });
+
+  it('is one that ended, however recently the task was handed to it', () => {
+    expect(executionLost('ENDED', handedOverSecondsAgo(0), now, 60_000)).toBe(true);
+  });
+
+  it('is a missing one the task was never handed to (its record vanished with a crashed runtime)', () => {
+    expect(executionLost('MISSING', {}, now, 60_000)).toBe(true);
+  });
+
+  it('is not a missing one the task was just handed to (a retry records it, then starts it)', () => {
+    expect(executionLost('MISSING', handedOverSecondsAgo(1), now, 60_000)).toBe(false);
+  });
+
+  it('is a missing one once the handover is older than the grace period', () => {
+    expect(executionLost('MISSING', handedOverSecondsAgo(60), now, 60_000)).toBe(true);
   });
 });
