@@ -263,6 +263,26 @@ describe('transitions', () => {
     expect(await store.planEventIdAtSequence(plan.planId, 2)).toBe(planEvents[1]!.eventId);
   });
 
+  it('drops a plan transition asked for at an older plan sequence (a progress counted before the verdict)', async () => {
+    const { plan } = await newPlan(['late-progress']);
+    await store.transitionPlan(plan.planId, 'start');
+    const taskId = plan.taskIds[0]!;
+    await store.transitionTask(taskId, 'validate');
+    await store.transitionTask(taskId, 'start');
+    await store.transitionTask(taskId, 'complete');
+    const counted = await store.requirePlan(plan.planId);
+    await store.transitionPlan(plan.planId, 'complete', { set: { completedTasks: 1 } });
+
+    const late = await store.transitionPlan(plan.planId, 'progress', {
+      set: { reportedProgress: 1 },
+      ifSeq: counted.seq,
+    });
+
+    expect(late.event).toBeUndefined();
+    const planEvents = (await store.listEvents(plan.planId)).events.filter((e) => e.sequenceType === 'PLAN');
+    expect(planEvents.at(-1)?.type).toBe('PlanCompleted');
+  });
+
   it('finds a tenant task through the tenant index, newest first', async () => {
     const first = await newPlan(['shared-tenant']);
     const second = await newPlan(['shared-tenant']);

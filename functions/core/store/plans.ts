@@ -40,6 +40,8 @@ export interface CreatePlanOptions {
 export interface PlanTransition extends EventDetails {
   set?: Partial<Omit<Plan, 'planId' | 'status' | 'seq'>>;
   remove?: readonly (keyof Plan)[];
+  /** Only while the plan is still at this `seq`: after any other transition this one does nothing. */
+  ifSeq?: number;
 }
 
 export function planStore(ctx: StoreContext) {
@@ -110,6 +112,7 @@ export function planStore(ctx: StoreContext) {
     const result = await withOptimisticRetry(async (): Promise<{ item: Plan; event?: RolloutEvent }> => {
       const plan = await requirePlan(planId);
       before = plan;
+      if (change.ifSeq !== undefined && plan.seq !== change.ifSeq) return { item: plan };
       const decision = decidePlan(planId, operation, plan);
       const now = ctx.now().toISOString();
       const nextSeq = decision.event ? plan.seq + 1 : plan.seq;
@@ -307,9 +310,11 @@ export function planStore(ctx: StoreContext) {
       const plan = await requirePlan(planId);
       const finished = plan.completedTasks + plan.failedTasks + plan.cancelledTasks + plan.rolledBackTasks;
       if (finished === (plan.reportedProgress ?? 0)) return undefined;
+      // Counted from this read: after a transition since (the plan's verdict, say), the next sweep reports.
       const { event } = await transitionPlan(planId, 'progress', {
         set: { reportedProgress: finished },
         detail: { cancelledTasks: plan.cancelledTasks, rolledBackTasks: plan.rolledBackTasks },
+        ifSeq: plan.seq,
       });
       return event;
     },
