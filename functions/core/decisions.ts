@@ -138,7 +138,7 @@ export function decideLockStep(facts: LockFacts): LockStep {
 }
 
 // ---------------------------------------------------------------------------
-// A stage boundary ("Run stages", before each stage)
+// A stage boundary ("Run stage", before each stage)
 
 export interface BoundaryFacts {
   task: Pick<

@@ -30,7 +30,13 @@ export const STEP_INPUTS = {
   startPlan: z.object({ planId: id, executionArn: id }),
   finishPlan: z.object({ planId: id, error: stateErrorSchema.optional() }),
   takeLock: z.object({ ...taskPosition, executionArn: id, purpose: z.literal('ROLLBACK').optional() }),
-  runStages: z.object({ taskId: id, executionArn: id, engine: engineHandOffSchema.nullable().optional() }),
+  runStage: z.object({
+    taskId: id,
+    executionArn: id,
+    engine: engineHandOffSchema.nullable().optional(),
+    /** The action of the state before: SKIP from the lock step means nothing runs. */
+    previous: z.string().optional(),
+  }),
   parkTask: z.object({ taskId: id, token: id }),
   completeTask: z.object({ taskId: id }),
   failTask: z.object({ ...taskPosition, executionArn: id, error: stateErrorSchema.optional() }),

@@ -1,6 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../../functions/core/model.ts';
 import { eventually } from '../support.ts';
@@ -89,5 +90,31 @@ describe('function logs on the local runtime', () => {
     expect(failedMetric).toMatchObject({ step: 'broadcast', service: 'tenant-rollout', planId: plan.planId });
     const ended = [...logs.values()].flat().filter((l) => emfMetrics(l).includes('TaskEnded'));
     expect(ended.map((l) => l.status).sort()).toEqual(['COMPLETED', 'FAILED']);
+  });
+});
+
+describe('stages in the Step Functions history', () => {
+  it("shows one 'Run stage' state execution per stage of a task, each naming its stage in the output", async () => {
+    const { plan } = await submit(h, {
+      configs: [tenantConfig(h.engine, 'obs-visible', '3', ['app', 'db', 'cache'])],
+    });
+    await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED']);
+    const task = await h.deps.store.requireTask(plan.taskIds[0]!);
+
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await h.deps.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: task.executionArn, nextToken }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    const runStageOutputs = events
+      .filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Run stage')
+      .map((e) => JSON.parse(e.stateExitedEventDetails?.output ?? '{}') as { step?: { stage?: string } });
+
+    expect(task.status).toBe('COMPLETED');
+    expect(runStageOutputs.map((o) => o.step?.stage)).toEqual(['app', 'db', 'cache']);
   });
 });

@@ -15,7 +15,7 @@ describe('the graph of an ASL definition', () => {
       expect.objectContaining({ from: 'Take tenant lock', to: 'Record task failure', kind: 'catch' }),
     );
     expect(graph.edges).toContainEqual(
-      expect.objectContaining({ from: 'What next?', to: 'Run stages', kind: 'choice' }),
+      expect.objectContaining({ from: 'What next?', to: 'Run stage', kind: 'choice' }),
     );
   });
 
@@ -28,7 +28,7 @@ describe('the graph of an ASL definition', () => {
       const down = at.get(edge.to)!.layer > at.get(edge.from)!.layer;
       expect(edge.back, `${edge.from} → ${edge.to}`).toBe(!down);
     }
-    expect(graph.edges.find((e) => e.from === 'Run stages' && e.to === 'What next?')?.back).toBe(true);
+    expect(graph.edges.find((e) => e.from === 'What next?' && e.to === 'Run stage')?.back).toBe(true);
   });
 
   it('never places two states of a layer on top of each other, and fits them in the drawing', () => {
@@ -72,11 +72,11 @@ const exited = (name: string, n: number, output = '{}') =>
 describe('what the history says about each state', () => {
   it('marks visited states with their input and output, the running one as current, the others as not entered', () => {
     const runs = stateRuns(
-      ['Take tenant lock', 'What next?', 'Run stages', 'Task failed'],
+      ['Take tenant lock', 'What next?', 'Run stage', 'Task failed'],
       [
         entered('Take tenant lock', 0, '{"a":1}'),
         exited('Take tenant lock', 1, '{"b":2}'),
-        entered('Run stages', 2),
+        entered('Run stage', 2),
       ],
       'RUNNING',
     );
@@ -85,19 +85,19 @@ describe('what the history says about each state', () => {
       mark: 'visited',
       visits: [{ input: '{"a":1}', output: '{"b":2}', enteredAt: at(0), exitedAt: at(1) }],
     });
-    expect(runs.get('Run stages')!.mark).toBe('current');
+    expect(runs.get('Run stage')!.mark).toBe('current');
     expect(runs.get('Task failed')!.mark).toBe('not-visited');
   });
 
   it('marks the state a caught failure left as failed, and a retried attempt that then succeeded as visited', () => {
     const runs = stateRuns(
-      ['Take tenant lock', 'Run stages', 'Record task failure'],
+      ['Take tenant lock', 'Run stage', 'Record task failure'],
       [
         entered('Take tenant lock', 0),
         ev('TaskFailed', 1, { taskFailedEventDetails: { error: 'TenantLocked', cause: 'held' } }),
         ev('TaskScheduled', 2),
         exited('Take tenant lock', 3),
-        entered('Run stages', 4),
+        entered('Run stage', 4),
         ev('TaskFailed', 5, { taskFailedEventDetails: { error: 'StageFailed', cause: 'broadcast 503' } }),
         entered('Record task failure', 6),
         exited('Record task failure', 7),
@@ -109,7 +109,7 @@ describe('what the history says about each state', () => {
     expect(runs.get('Take tenant lock')!.visits[0]!.retries).toEqual([
       { error: 'TenantLocked', cause: 'held', at: at(2) },
     ]);
-    expect(runs.get('Run stages')).toMatchObject({
+    expect(runs.get('Run stage')).toMatchObject({
       mark: 'failed',
       visits: [{ error: { error: 'StageFailed', cause: 'broadcast 503' } }],
     });
