@@ -89,19 +89,24 @@ export function countsLine(plan: PlanInfo): string {
   return `${plan.totalTasks} task(s): ${parts.join(', ') || 'none yet'}`;
 }
 
+/** A task's columns after its tenant (and task id) in a summary: STATUS, VERSION, STAGES, TIME, RETRIES, FAILURE. */
+export const TASK_COLUMNS = ['STATUS', 'VERSION', 'STAGES', 'TIME', 'RETRIES', 'FAILURE'] as const;
+
+export function taskCells(ui: Pick<Ui, 'color'>, t: TaskInfo, now: number): string[] {
+  return [
+    paintStatus(ui, t.status),
+    versionChange(t),
+    `${t.completedStages}/${t.totalStages}`,
+    taskDuration(t, now),
+    String(t.retryCount),
+    failureText(t.failureInfo),
+  ];
+}
+
 export function summaryTable(ui: Pick<Ui, 'color'>, tasks: readonly TaskInfo[], now = Date.now()): string {
   return table(
-    ['TENANT', 'TASK', 'STATUS', 'VERSION', 'STAGES', 'TIME', 'RETRIES', 'FAILURE'],
-    tasks.map((t) => [
-      t.tenantId,
-      t.taskId,
-      paintStatus(ui, t.status),
-      versionChange(t),
-      `${t.completedStages}/${t.totalStages}`,
-      taskDuration(t, now),
-      String(t.retryCount),
-      failureText(t.failureInfo),
-    ]),
+    ['TENANT', 'TASK', ...TASK_COLUMNS],
+    tasks.map((t) => [t.tenantId, t.taskId, ...taskCells(ui, t, now)]),
   );
 }
 

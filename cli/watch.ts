@@ -9,11 +9,11 @@ import {
   type PlanInfo,
   planElapsed,
   planHeader,
+  TASK_COLUMNS,
   type TaskInfo,
   table,
-  taskDuration,
+  taskCells,
   taskLine,
-  versionChange,
 } from './render.ts';
 import { clip, emit, emitRecord, paint, paintStatus, type Ui } from './ui.ts';
 
@@ -143,16 +143,8 @@ export function watchSummary(
 ): string[] {
   const listed = tasks.length <= SUMMARY_ALL_UP_TO ? tasks : tasks.filter((t) => t.status !== 'COMPLETED');
   const rows = table(
-    ['TENANT', 'STATUS', 'VERSION', 'STAGES', 'TIME', 'RETRIES', 'FAILURE'],
-    listed.map((t) => [
-      t.tenantId,
-      paintStatus(ui, t.status),
-      versionChange(t),
-      `${t.completedStages}/${t.totalStages}`,
-      taskDuration(t, now),
-      String(t.retryCount),
-      failureText(t.failureInfo),
-    ]),
+    ['TENANT', ...TASK_COLUMNS],
+    listed.map((t) => [t.tenantId, ...taskCells(ui, t, now)]),
   ).split('\n');
   const completedHidden = tasks.length - listed.length;
   const reason = plan.failureInfo ? `: ${failureText(plan.failureInfo)}` : '';

@@ -18,6 +18,25 @@ export interface AlarmsProps {
 
 const PERIOD = Duration.minutes(5);
 
+/** An alarm that goes off on the first occurrence in a period (a missing datapoint is none). */
+export function anyOccurrenceAlarm(
+  scope: Construct,
+  prefix: string,
+  name: string,
+  metric: IMetric,
+  description: string,
+): Alarm {
+  return new Alarm(scope, name, {
+    alarmName: resourceName(prefix, name),
+    alarmDescription: description,
+    metric,
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+}
+
 export class Alarms extends Construct {
   public readonly alarms: readonly Alarm[];
 
@@ -26,17 +45,7 @@ export class Alarms extends Construct {
     if (props.stateMachines.size === 0) throw new Error('no state machines to watch');
     const alarms: Alarm[] = [];
     const add = (name: string, metric: IMetric, description: string) =>
-      alarms.push(
-        new Alarm(this, name, {
-          alarmName: resourceName(props.prefix, name),
-          alarmDescription: description,
-          metric,
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      );
+      alarms.push(anyOccurrenceAlarm(this, props.prefix, name, metric, description));
     for (const [name, machine] of props.stateMachines) {
       add(
         `${name}-executions-failed`,

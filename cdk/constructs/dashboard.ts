@@ -7,16 +7,14 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import {
-  Alarm,
+  type Alarm,
   AlarmStatusWidget,
-  ComparisonOperator,
   Dashboard,
   GraphWidget,
   type IMetric,
   MathExpression,
   Metric,
   TextWidget,
-  TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -27,6 +25,7 @@ import { TERMINAL_PLAN_STATUSES, TERMINAL_TASK_STATUSES } from '../../functions/
 import { GSI1 } from '../../functions/core/table.ts';
 import { FAILED_STEPS, METRICS, type MetricKey } from '../../functions/core/telemetry.ts';
 import { resourceName } from '../names.ts';
+import { anyOccurrenceAlarm } from './alarms.ts';
 
 export interface DashboardProps {
   prefix: string;
@@ -68,25 +67,21 @@ export class RolloutDashboard extends Construct {
         label: label ?? dimension ?? spec.name,
       });
     };
+    /** One of the functions' metrics under two statistics, each [statistic, label]. */
+    const distribution = (title: string, key: MetricKey, ...stats: [string, string][]) =>
+      new GraphWidget({
+        title,
+        left: stats.map(([statistic, label]) => own(key, statistic, undefined, label)),
+        width: 6,
+      });
     const perFunction = (metric: (fn: IFunction) => Metric) =>
       [...props.functions.entries()].map(([name, fn]) =>
         metric(fn).with({ label: name, period: PERIOD, statistic: 'Sum' }),
       );
 
     const alarms: Alarm[] = [];
-    const alarm = (name: string, metric: IMetric, description: string) => {
-      const created = new Alarm(this, name, {
-        alarmName: resourceName(props.prefix, name),
-        alarmDescription: description,
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      alarms.push(created);
-      return created;
-    };
+    const alarm = (name: string, metric: IMetric, description: string) =>
+      alarms.push(anyOccurrenceAlarm(this, props.prefix, name, metric, description));
     alarm(
       'function-errors',
       own('invocationFailed', 'Sum'),
@@ -152,32 +147,10 @@ export class RolloutDashboard extends Construct {
       }),
     );
     this.dashboard.addWidgets(
-      new GraphWidget({
-        title: 'Stage duration (ms)',
-        left: [own('stageDuration', 'p50', undefined, 'p50'), own('stageDuration', 'p90', undefined, 'p90')],
-        width: 6,
-      }),
-      new GraphWidget({
-        title: 'Health rounds per stage',
-        left: [
-          own('healthRounds', 'Average', undefined, 'average'),
-          own('healthRounds', 'Maximum', undefined, 'max'),
-        ],
-        width: 6,
-      }),
-      new GraphWidget({
-        title: 'Waiting for a tenant lock (ms)',
-        left: [own('lockWait', 'p50', undefined, 'p50'), own('lockWait', 'Maximum', undefined, 'max')],
-        width: 6,
-      }),
-      new GraphWidget({
-        title: 'Engine provision time (ms)',
-        left: [
-          own('engineProvisionTime', 'p50', undefined, 'p50'),
-          own('engineProvisionTime', 'Maximum', undefined, 'max'),
-        ],
-        width: 6,
-      }),
+      distribution('Stage duration (ms)', 'stageDuration', ['p50', 'p50'], ['p90', 'p90']),
+      distribution('Health rounds per stage', 'healthRounds', ['Average', 'average'], ['Maximum', 'max']),
+      distribution('Waiting for a tenant lock (ms)', 'lockWait', ['p50', 'p50'], ['Maximum', 'max']),
+      distribution('Engine provision time (ms)', 'engineProvisionTime', ['p50', 'p50'], ['Maximum', 'max']),
     );
     this.dashboard.addWidgets(
       new GraphWidget({
