@@ -1,7 +1,8 @@
 /**
  * The local API server: node:http on loopback feeding the same dispatch the Lambda
- * handler uses. It adds what only a long-lived server can do: enforce the body limit
- * while reading, and stream events as NDJSON.
+ * handler uses, behind what API Gateway and Lambda enforce on the way (local/api-gateway.ts).
+ * It adds what only a long-lived server can do: refuse an oversized body while reading,
+ * and stream events as NDJSON.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,9 +10,18 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type ApiRequest, type ApiResponse, dispatch } from '../functions/api/dispatch.ts';
-import { errorReply, PayloadTooLarge } from '../functions/api/errors.ts';
-import { MAX_BODY_BYTES } from '../functions/api/routes.ts';
+import { errorReply } from '../functions/api/errors.ts';
 import type { Deps } from '../functions/core/deps.ts';
+import { FUNCTIONS } from '../functions/manifest.ts';
+import {
+  checkLambdaEvent,
+  checkLambdaResult,
+  GATEWAY_INTEGRATION_TIMEOUT_MS,
+  GATEWAY_MAX_PAYLOAD_BYTES,
+  GatewayRefusal,
+  gatewayError,
+  withinTimeouts,
+} from './api-gateway.ts';
 
 export interface ApiServerOptions {
   deps: Deps;
@@ -19,7 +29,12 @@ export interface ApiServerOptions {
   /** 0: a free port. */
   port?: number;
   host?: string;
+  /** API Gateway's payload size; default its 10 MB. */
   maxBodyBytes?: number;
+  /** Default: the http function's timeout in functions/manifest.ts. */
+  functionTimeoutMs?: number;
+  /** Default: API Gateway's 30 s. */
+  integrationTimeoutMs?: number;
   log?: (line: string) => void;
   /** Runs each request's dispatch as the api function runs (its log lines go to that function's log). */
   asApiFunction?: <T>(dispatch: () => T) => T;
@@ -90,30 +105,60 @@ async function send(res: ServerResponse, response: ApiResponse, abort: AbortCont
   }
 }
 
+const httpFunction = FUNCTIONS.find((f) => f.trigger?.kind === 'http');
+
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  const limit = options.maxBodyBytes ?? GATEWAY_MAX_PAYLOAD_BYTES;
+  const timeouts = {
+    functionTimeoutMs: options.functionTimeoutMs ?? (httpFunction?.timeoutSeconds ?? 29) * 1000,
+    integrationTimeoutMs: options.integrationTimeoutMs ?? GATEWAY_INTEGRATION_TIMEOUT_MS,
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     let response: ApiResponse;
     try {
       const body = await readBody(req, limit);
+      const request = toApiRequest(req, body);
+      checkLambdaEvent(request);
+      // As functions/api.ts does on Lambda: long polls end a second before the function would time out.
+      // An NDJSON stream is the local server's own extension and lasts as long as the client listens.
+      const streams = (request.headers.accept ?? '').includes('application/x-ndjson');
+      const deadline = AbortSignal.timeout(Math.max(1_000, timeouts.functionTimeoutMs - 1_000));
       const run = () =>
-        dispatch(options.deps, toApiRequest(req, body), {
+        dispatch(options.deps, request, {
           token: options.token,
           streaming: true,
-          signal: abort.signal,
+          signal: streams ? abort.signal : AbortSignal.any([abort.signal, deadline]),
           log,
         });
-      response = await (options.asApiFunction ? options.asApiFunction(run) : run());
+      response = await withinTimeouts(
+        Promise.resolve(options.asApiFunction ? options.asApiFunction(run) : run()),
+        timeouts,
+      );
+      checkLambdaResult(response);
     } catch (error) {
-      const reply = errorReply(error instanceof BodyTooLarge ? new PayloadTooLarge(limit) : error, log);
-      response = {
-        status: reply.status,
-        headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...reply.headers },
-        body: JSON.stringify(reply.body),
-      };
+      if (error instanceof BodyTooLarge) {
+        response = {
+          ...gatewayError(413),
+          headers: { 'content-type': 'application/json', connection: 'close' },
+        };
+      } else if (error instanceof GatewayRefusal) {
+        log(`api: API Gateway answers ${error.status}: ${error.message}`);
+        response = gatewayError(error.status);
+      } else {
+        const reply = errorReply(error, log);
+        response = {
+          status: reply.status,
+          headers: {
+            'content-type': 'application/json; charset=utf-8',
+            connection: 'close',
+            ...reply.headers,
+          },
+          body: JSON.stringify(reply.body),
+        };
+      }
     }
     await send(res, response, abort);
   };

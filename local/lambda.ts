@@ -58,6 +58,25 @@ export function installInvocationStore(): InvokeStoreBase {
   return store;
 }
 
+/**
+ * "Invocation payload (request and response): 6 MB each for request and response (synchronous)"
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The request limit is the
+ * Invoke body, 6 MiB; a response above it fails the invocation as a function error
+ * (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html, RequestTooLargeException: 413).
+ */
+export const MAX_REQUEST_PAYLOAD_BYTES = 6 * 1024 * 1024;
+export const MAX_RESPONSE_PAYLOAD_BYTES = MAX_REQUEST_PAYLOAD_BYTES + 100;
+
+/** Lambda refused the Invoke call itself: the function never ran (Step Functions reports it as `Lambda.<name>`). */
+export class LambdaServiceError extends Error {
+  readonly status: number;
+  constructor(name: string, message: string, status: number) {
+    super(message);
+    this.name = name;
+    this.status = status;
+  }
+}
+
 export interface LambdaErrorPayload {
   errorType: string;
   errorMessage: string;
@@ -144,7 +163,15 @@ export class Functions {
       getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     };
     // Lambda hands the handler a fresh deserialised event and serialises what it returns.
-    const event = payload === undefined ? {} : JSON.parse(JSON.stringify(payload));
+    const request = payload === undefined ? '{}' : JSON.stringify(payload);
+    if (Buffer.byteLength(request) > MAX_REQUEST_PAYLOAD_BYTES) {
+      throw new LambdaServiceError(
+        'RequestTooLargeException',
+        `Request must be smaller than ${MAX_REQUEST_PAYLOAD_BYTES} bytes for the InvokeFunction operation`,
+        413,
+      );
+    }
+    const event = JSON.parse(request);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -166,7 +193,15 @@ export class Functions {
         requestId,
       );
       const result = await Promise.race([invocation, timedOut]);
-      return result === undefined ? null : JSON.parse(JSON.stringify(result));
+      const response = JSON.stringify(result ?? null);
+      if (Buffer.byteLength(response) > MAX_RESPONSE_PAYLOAD_BYTES) {
+        throw new FunctionError({
+          errorType: 'Function.ResponseSizeTooLarge',
+          errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_PAYLOAD_BYTES} bytes).`,
+          trace: [],
+        });
+      }
+      return JSON.parse(response);
     } catch (error) {
       throw error instanceof FunctionError ? error : new FunctionError(lambdaErrorPayload(error));
     } finally {

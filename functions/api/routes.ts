@@ -283,5 +283,9 @@ export type RouteOf<Id extends OperationId> = Route extends infer R
     : never
   : never;
 
-/** Lambda's synchronous payload limit; larger bodies get 413 (the local server enforces it while reading). */
+/**
+ * Lambda's synchronous payload limit. Behind API Gateway the body travels inside the Lambda event, so a
+ * body near this size already makes the event too large and API Gateway answers 500 before the function
+ * runs (local/api-gateway.ts models it); dispatch's 413 covers callers that hand it a body directly.
+ */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;

@@ -235,14 +235,16 @@ describe('bad input', () => {
     expect(notAnObject.status).toBe(400);
   });
 
-  it('refuses a body over 6 MB with 413 and stores nothing', async () => {
+  it('answers as API Gateway does when the Lambda event would pass 6 MB (500) or the body 10 MB (413), storing nothing', async () => {
     const before = await api.countItems();
-    const huge = JSON.stringify({ name: 'x'.repeat(7 * 1024 * 1024), configs: [] });
+    const overLambda = JSON.stringify({ name: 'x'.repeat(7 * 1024 * 1024), configs: [] });
+    const overGateway = JSON.stringify({ name: 'x'.repeat(11 * 1024 * 1024), configs: [] });
 
-    const reply = await api.call('POST', '/v1/plans', { rawBody: huge });
+    const lambda = await api.call('POST', '/v1/plans', { rawBody: overLambda });
+    const gateway = await api.call('POST', '/v1/plans', { rawBody: overGateway });
 
-    expect(reply.status).toBe(413);
-    expect(reply.body.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(lambda).toMatchObject({ status: 500, body: { message: 'Internal Server Error' } });
+    expect(gateway).toMatchObject({ status: 413, body: { message: 'Request Entity Too Large' } });
     expect(await api.countItems()).toBe(before);
   });
 

@@ -72,6 +72,29 @@ describe('payload quota (256 KiB)', () => {
   });
 });
 
+describe('Lambda payload quota (6 MB, synchronous)', () => {
+  it('refuses an invocation whose event is over 6 MiB before the function runs', async () => {
+    const invoke = fx.runtime.invokeFunction('limits', { bytes: 0, padding: 'x'.repeat(6 * 1024 * 1024) });
+
+    await expect(invoke).rejects.toMatchObject({ name: 'RequestTooLargeException', status: 413 });
+  });
+
+  it('fails an invocation whose response is over 6 MB with Function.ResponseSizeTooLarge', async () => {
+    const invoke = fx.runtime.invokeFunction('limits', { bytes: 6_400_000 });
+
+    await expect(invoke).rejects.toMatchObject({
+      name: 'Function.ResponseSizeTooLarge',
+      message: expect.stringContaining('exceeded maximum allowed payload size'),
+    });
+  });
+
+  it('returns a response just under the quota', async () => {
+    const result = await fx.runtime.invokeFunction('limits', { bytes: 6_000_000 });
+
+    expect((result as { blob: string }).blob).toHaveLength(6_000_000);
+  });
+});
+
 describe('TimeoutSecondsPath', () => {
   it('fails with States.Runtime, uncaught and before the task calls anything, when the path resolves to a fraction', async () => {
     const before = fx.runtime.bus.archive().length;
