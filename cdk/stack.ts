@@ -50,7 +50,7 @@ export class RolloutStack extends Stack {
       catalog: ENGINE_CATALOG,
       ...(config.vpcId === undefined ? {} : { vpcId: config.vpcId }),
       logRetention: config.logRetention,
-      taskStateMachineArn: stateMachineArn(this, config.prefix, 'task'),
+      stateMachineArn: (machine) => stateMachineArn(this, config.prefix, machine),
     });
     const engineTaskDefinitions = [...this.engines.taskDefinitions.values()];
     this.functions = new Functions(this, 'Functions', {

@@ -23,6 +23,8 @@ export const arns = {
     `${partition}:states:${scope}:execution:${machineFullName}:${executionName}`,
   stateMachineRole: (name: string) => `${partition}:iam::${LOCAL_ACCOUNT}:role/${RESOURCE_PREFIX}-${name}`,
   cluster: () => `${partition}:ecs:${scope}:cluster/${CLUSTER_NAME}`,
+  clusterNamed: (name: string) => `${partition}:ecs:${scope}:cluster/${name}`,
+  table: (name: string) => `${partition}:dynamodb:${scope}:table/${name}`,
   task: (taskId: string) => `${partition}:ecs:${scope}:task/${CLUSTER_NAME}/${taskId}`,
   taskDefinition: (family: string, revision = 1) =>
     `${partition}:ecs:${scope}:task-definition/${family}:${revision}`,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arns, taskDefinitionFamily } from './arns.ts';
-import { AwsError, epochSeconds, type JsonService, type Log } from './http.ts';
+import { type Access, AwsError, epochSeconds, type JsonService, type Log } from './http.ts';
 
 export interface EngineCommand {
   command: string;
@@ -70,6 +70,8 @@ export interface EcsOptions {
    * being killed finds the engines of its previous run; without it, tasks live in memory only.
    */
   recordDir?: string;
+  /** Environment every task gets, as ECS hands a task its task role's credentials. */
+  taskEnv?: Record<string, string>;
 }
 
 interface Tracked {
@@ -144,7 +146,7 @@ export class LocalEcs {
     const child = spawn(engine.command, command ?? engine.args ?? [], {
       cwd: engine.cwd,
       // TASK_ARN stands in for the task metadata endpoint a Fargate container reads its ARN from.
-      env: { ...process.env, ...engine.env, TASK_ARN: taskArn, ...environment },
+      env: { ...process.env, ...this.options.taskEnv, ...engine.env, TASK_ARN: taskArn, ...environment },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so stopping the task also stops whatever the engine spawned.
       detached: true,
@@ -407,11 +409,37 @@ export function taskStateChangeDetail(task: EcsTask) {
   };
 }
 
+/** The `ecs:cluster` condition key of a call: the cluster it names, ECS's `default` when it names none. */
+const inCluster = (cluster: string | undefined) => ({
+  'ecs:cluster': cluster?.startsWith('arn:') ? cluster : arns.clusterNamed(cluster ?? 'default'),
+});
+const taskArnOf = (reference: string) => (reference.startsWith('arn:') ? reference : arns.task(reference));
+
+function taskDefinitionArnOf(reference: string): string {
+  if (reference.startsWith('arn:')) return reference;
+  const [family, revision] = reference.split(':');
+  return arns.taskDefinition(family!, revision ? Number(revision) : undefined);
+}
+
+const ECS_ACCESS: Record<string, Access> = {
+  RunTask: (input: { taskDefinition?: string; cluster?: string }) => [
+    { resource: taskDefinitionArnOf(input.taskDefinition ?? ''), context: inCluster(input.cluster) },
+  ],
+  StopTask: (input: { task?: string; cluster?: string }) => [
+    { resource: taskArnOf(input.task ?? ''), context: inCluster(input.cluster) },
+  ],
+  DescribeTasks: (input: { tasks?: string[]; cluster?: string }) =>
+    (input.tasks ?? []).map((task) => ({ resource: taskArnOf(task), context: inCluster(input.cluster) })),
+  ListTasks: (input: { cluster?: string }) => [{ resource: '*', context: inCluster(input.cluster) }],
+};
+
 export function ecsService(ecs: LocalEcs): JsonService {
   const find = (reference: string) => ecs.describe(reference) ?? ecs.describe(arns.task(reference));
   return {
     targetPrefix: 'AmazonEC2ContainerServiceV20141113',
     jsonVersion: '1.1',
+    iamPrefix: 'ecs',
+    access: ECS_ACCESS,
     operations: {
       RunTask: (input: RunTaskInput & { count?: number }) => {
         if ((input.count ?? 1) !== 1)

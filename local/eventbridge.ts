@@ -226,6 +226,14 @@ export function eventBridgeService(bus: LocalBus): JsonService {
   return {
     targetPrefix: 'AWSEvents',
     jsonVersion: '1.1',
+    iamPrefix: 'events',
+    access: {
+      PutEvents: (input: { Entries?: PutEventsEntry[] }) =>
+        [...new Set((input.Entries ?? []).map((e) => arns.eventBus(busNameOf(e.EventBusName))))].map(
+          (resource) => ({ resource }),
+        ),
+      DescribeEventBus: (input: { Name?: string }) => [{ resource: arns.eventBus(busNameOf(input.Name)) }],
+    },
     operations: {
       PutEvents: (input: { Entries?: PutEventsEntry[] }) => {
         const entries = input.Entries ?? [];

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AccessDenied, type AccessRequest, type Authorizer } from './iam.ts';
 
 export class AwsError extends Error {
   readonly type: string;
@@ -20,12 +21,20 @@ export class AwsError extends Error {
 // biome-ignore lint/suspicious/noExplicitAny: request bodies are JSON validated by each operation
 export type Operation = (input: any) => unknown;
 
+/** The resources (and condition keys) one call touches, as IAM authorizes it. */
+// biome-ignore lint/suspicious/noExplicitAny: request bodies are JSON validated by each operation
+export type Access = (input: any) => Omit<AccessRequest, 'action'>[];
+
 export interface JsonService {
   /** e.g. `AWSStepFunctions`: the part of `X-Amz-Target` before the dot. */
   targetPrefix: string;
   /** `1.0` or `1.1`. */
   jsonVersion: '1.0' | '1.1';
+  /** The service's IAM prefix (`states`): actions are `<prefix>:<operation>`. */
+  iamPrefix: string;
   operations: Record<string, Operation>;
+  /** Per operation; an operation without one is authorized on `*`. */
+  access?: Record<string, Access>;
 }
 
 export interface JsonServer {
@@ -39,7 +48,12 @@ export type Log = (line: string) => void;
 /** Dates in the AWS JSON protocols travel as epoch seconds. */
 export const epochSeconds = (ms: number) => ms / 1000;
 
-export async function startJsonServer(service: JsonService, port: number, log: Log): Promise<JsonServer> {
+export async function startJsonServer(
+  service: JsonService,
+  port: number,
+  log: Log,
+  authorizer?: Authorizer,
+): Promise<JsonServer> {
   const contentType = `application/x-amz-json-${service.jsonVersion}`;
   const send = (res: ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body ?? {});
@@ -59,9 +73,19 @@ export async function startJsonServer(service: JsonService, port: number, log: L
     try {
       const text = Buffer.concat(chunks).toString('utf8');
       const input = text ? JSON.parse(text) : {};
+      if (authorizer) {
+        const touched = service.access?.[name!]?.(input) ?? [{ resource: '*' }];
+        const action = `${service.iamPrefix}:${name}`;
+        authorizer.check(
+          req.headers.authorization,
+          touched.map((access) => ({ action, ...access })),
+        );
+      }
       send(res, 200, await operation(input));
     } catch (error) {
-      if (error instanceof AwsError) {
+      if (error instanceof AccessDenied) {
+        send(res, 400, { __type: 'AccessDeniedException', message: error.message });
+      } else if (error instanceof AwsError) {
         send(res, error.status, { __type: error.type, message: error.message });
       } else {
         log(`${service.targetPrefix}.${name} failed: ${(error as Error).stack ?? String(error)}`);

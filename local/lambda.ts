@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { FunctionSpec } from '../functions/manifest.ts';
 import { arns } from './arns.ts';
+import { asPrincipal } from './iam.ts';
 import type { FunctionLogs } from './logs.ts';
 
 /**
@@ -209,11 +210,14 @@ export class Functions {
     }
   }
 
-  /** Runs `fn` as an invocation of the function `name`: its own invocation state, its output to the function's log. */
+  /**
+   * Runs `fn` as an invocation of the function `name`: its own invocation state, its output to the
+   * function's log, its execution role's credentials (local/iam.ts).
+   */
   runAs<T>(name: string, fn: () => T, requestId: string = randomUUID()): T {
     const spec = this.resolve(name);
     return this.scope.store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>
-      this.scope.logs.run(spec.name, fn),
+      this.scope.logs.run(spec.name, () => asPrincipal(spec.name, fn)),
     );
   }
 
@@ -221,7 +225,10 @@ export class Functions {
   private handlerOf(spec: FunctionSpec): Promise<Handler> {
     let loading = this.loaded.get(spec.name);
     if (!loading) {
-      loading = import(pathToFileURL(new URL(spec.entry, repoRoot).pathname).href).then((module) => {
+      // One instance of the entry module per function, as each Lambda loads its own bundle: the SDK clients
+      // it builds belong to that function and sign with its role (two functions may share an entry).
+      const url = `${pathToFileURL(new URL(spec.entry, repoRoot).pathname).href}?function=${encodeURIComponent(spec.name)}`;
+      loading = import(url).then((module) => {
         if (typeof module.handler !== 'function') throw new Error(`${spec.entry} does not export a handler`);
         return module.handler as Handler;
       });

@@ -50,11 +50,13 @@ process.once('SIGINT', () => void shutdown('SIGINT'));
 process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
 try {
-  // After the runtime: it set the environment the SDK clients read.
-  const deps = depsFromEnv();
+  // After the runtime: it set the environment the SDK clients read. One set of clients per function, as
+  // on Lambda: a client signs with the credentials of the function it first runs in (local/iam.ts).
+  const apiDeps = depsFromEnv();
+  const supervisorDeps = depsFromEnv();
   const { token, source, file } = await localToken(home);
   const api = await startApiServer({
-    deps,
+    deps: apiDeps,
     token,
     port,
     asApiFunction: (dispatch) => runtime.asFunction('api', dispatch),
@@ -62,7 +64,7 @@ try {
   stops.push(api.close);
 
   // Start-up recovery: executions that died with the previous process are restarted from their checkpoints.
-  const recovery = await runtime.asFunction('supervisor', () => sweep(deps));
+  const recovery = await runtime.asFunction('supervisor', () => sweep(supervisorDeps));
   const recovered = recovery.recoveredTasks.length + recovery.restartedPlans.length;
 
   console.log(`tenant-rollout local runtime ready in ${Date.now() - started} ms`);

@@ -8,6 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { RESOURCE_ENV } from '../functions/core/env.ts';
+import {
+  ENGINE_TASK_ROLE,
+  ENGINE_TASK_ROLE_GRANTS,
+  functionGrants,
+  type GrantNames,
+  renderGrants,
+} from '../functions/grants.ts';
 import { FUNCTIONS, type FunctionSpec } from '../functions/manifest.ts';
 import {
   fillPlaceholders,
@@ -19,10 +26,19 @@ import {
 import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME, RESOURCE_PREFIX } from './arns.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, useLocalIdentity } from './aws-env.ts';
 import { ensureTable, startDynamoDbLocal } from './dynamodb.ts';
+import { startDynamoDbProxy } from './dynamodb-proxy.ts';
 import { type EngineCommand, ecsService, LocalEcs, taskStateChangeDetail } from './ecs.ts';
 import { engineCommandsFromCatalog } from './engines.ts';
 import { type ArchivedEvent, eventBridgeService, LocalBus } from './eventbridge.ts';
 import { type JsonServer, type Log, startJsonServer } from './http.ts';
+import {
+  Authorizer,
+  accessKeyOf,
+  credentialsEnv,
+  LOCAL_SECRET_ACCESS_KEY,
+  type PolicyStatement,
+  scopeCredentialsByInvocation,
+} from './iam.ts';
 import { CONCURRENT_INVOCATIONS_ENV, Functions, installInvocationStore } from './lambda.ts';
 import { FunctionLogs } from './logs.ts';
 import { type EventRule, rulesFromManifest } from './rules.ts';
@@ -98,12 +114,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => restoreEnv(previousEnv));
     useLocalIdentity();
 
+    cleanups.push(scopeCredentialsByInvocation());
+
     let dynamoEndpoint = options.dynamoEndpoint;
     if (!dynamoEndpoint) {
-      const db = await startDynamoDbLocal({
-        ...(options.ports?.dynamodb ? { port: options.ports.dynamodb } : {}),
-        ...(options.inMemory ? {} : { dataPath: join(home, 'dynamodb') }),
-      });
+      const db = await startDynamoDbLocal(options.inMemory ? {} : { dataPath: join(home, 'dynamodb') });
       cleanups.push(() => db.stop());
       dynamoEndpoint = db.endpoint;
     }
@@ -121,6 +136,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       cleanups.push(() => rm(temporary, { recursive: true, force: true }));
       logDir = temporary;
     }
+    const engineCommands = options.engineCommands ?? engineCommandsFromCatalog();
+    const authorizer = localAuthorizer(functions, machines, tableName, Object.keys(engineCommands));
+    // Functions and tools reach DynamoDB Local through the IAM check, on the stable port.
+    const dynamoProxy = await startDynamoDbProxy({
+      target: dynamoEndpoint,
+      authorizer,
+      ...(options.ports?.dynamodb ? { port: options.ports.dynamodb } : {}),
+      log,
+    });
+    cleanups.push(() => dynamoProxy.close());
+
     const logs = new FunctionLogs(logDir);
     cleanups.push(() => logs.close());
     const lambdas = new Functions(functions, { store: installInvocationStore(), logs });
@@ -144,7 +170,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     cleanups.push(() => bus.stop());
     const ecs = new LocalEcs({
-      engineCommands: options.engineCommands ?? engineCommandsFromCatalog(),
+      engineCommands,
+      taskEnv: credentialsEnv(ENGINE_TASK_ROLE),
       log,
       ...(options.ecsStopGraceMs !== undefined ? { stopGraceMs: options.ecsStopGraceMs } : {}),
       ...(options.inMemory ? {} : { recordDir: join(home, 'ecs') }),
@@ -169,9 +196,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => stepFunctions.stopAll());
 
     const servers: Record<'sfn' | 'ecs' | 'eventbridge', JsonServer> = {
-      sfn: await startJsonServer(stepFunctionsService(sfn), options.ports?.sfn ?? 0, log),
-      ecs: await startJsonServer(ecsService(ecs), options.ports?.ecs ?? 0, log),
-      eventbridge: await startJsonServer(eventBridgeService(bus), options.ports?.eventbridge ?? 0, log),
+      sfn: await startJsonServer(stepFunctionsService(sfn), options.ports?.sfn ?? 0, log, authorizer),
+      ecs: await startJsonServer(ecsService(ecs), options.ports?.ecs ?? 0, log, authorizer),
+      eventbridge: await startJsonServer(
+        eventBridgeService(bus),
+        options.ports?.eventbridge ?? 0,
+        log,
+        authorizer,
+      ),
     };
     for (const server of Object.values(servers)) cleanups.push(() => server.close());
 
@@ -180,8 +212,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_DEFAULT_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
-      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoProxy.url,
+      AWS_ENDPOINT_URL_DYNAMODB_STREAMS: dynamoProxy.url,
       AWS_ENDPOINT_URL_SFN: servers.sfn.url,
       AWS_ENDPOINT_URL_ECS: servers.ecs.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: servers.eventbridge.url,
@@ -214,7 +246,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const streamFunction = functions.find((f) => f.trigger?.kind === 'stream');
     if (streamFunction) {
       const poller = new StreamPoller({
-        endpoint: dynamoEndpoint,
+        endpoint: dynamoProxy.url,
+        credentials: {
+          accessKeyId: accessKeyOf(streamFunction.name),
+          secretAccessKey: LOCAL_SECRET_ACCESS_KEY,
+        },
         dynamodb,
         tableName,
         log,
@@ -233,7 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     return {
       endpoints: {
-        dynamodb: dynamoEndpoint,
+        dynamodb: dynamoProxy.url,
         sfn: servers.sfn.url,
         ecs: servers.ecs.url,
         eventbridge: servers.eventbridge.url,
@@ -251,6 +287,35 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await stop();
     throw error;
   }
+}
+
+/** Each function's execution role and the engines' task role, as functions/grants.ts derives them, with local ARNs. */
+function localAuthorizer(
+  functions: readonly FunctionSpec[],
+  machines: readonly StateMachineSpec[],
+  tableName: string,
+  engineFamilies: readonly string[],
+): Authorizer {
+  const table = arns.table(tableName);
+  const names: GrantNames = {
+    table,
+    index: (name) => `${table}/index/${name}`,
+    tableStream: `${table}/stream/*`,
+    stateMachine: (machine) => arns.stateMachine(machine),
+    executions: (machine) => arns.execution(`${RESOURCE_PREFIX}-${machine}`, '*'),
+    eventBus: arns.eventBus(PROJECT_BUS_NAME),
+    engineTaskDefinitions: engineFamilies.map((family) => arns.taskDefinition(family)),
+    clusterTasks: arns.task('*'),
+    // No roles are passed locally: engines are processes, so iam:PassRole is not checked.
+    engineRoles: [],
+    cluster: arns.cluster(),
+  };
+  const machineNames = machines.map((m) => m.name);
+  const policies = new Map<string, PolicyStatement[]>(
+    functions.map((spec) => [spec.name, renderGrants(functionGrants(spec, machineNames), names)]),
+  );
+  policies.set(ENGINE_TASK_ROLE, renderGrants(ENGINE_TASK_ROLE_GRANTS, names));
+  return new Authorizer(policies, (principal) => `${RESOURCE_PREFIX}-${principal}`);
 }
 
 function restoreEnv(previous: NodeJS.ProcessEnv) {

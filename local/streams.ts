@@ -21,6 +21,8 @@ import type { Log } from './http.ts';
 
 export interface StreamPollerOptions {
   endpoint: string;
+  /** As Lambda's event source mapping reads the stream: with the function's execution role. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   dynamodb: DynamoDBClient;
   tableName: string;
   deliver(event: { Records: unknown[] }): Promise<unknown>;
@@ -58,7 +60,7 @@ export class StreamPoller {
     this.client = new DynamoDBStreamsClient({
       endpoint: options.endpoint,
       region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: options.credentials ?? LOCAL_CREDENTIALS,
     });
   }
 

@@ -28,6 +28,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { type EngineSpec, engineFamily } from '../../engines/catalog.ts';
+import { ENGINE_TASK_ROLE_GRANTS, renderGrants } from '../../functions/grants.ts';
 import { acknowledge } from '../nag.ts';
 import { REPO_ROOT, resourceName } from '../names.ts';
 
@@ -37,8 +38,8 @@ export interface EnginesProps {
   /** An existing VPC (looked up, so the stack needs an account and region); a new one when absent. */
   vpcId?: string;
   logRetention: RetentionDays;
-  /** The task machine the engines hand off to (`states:SendTaskSuccess/SendTaskFailure`). */
-  taskStateMachineArn: string;
+  /** The ARN of a project state machine by name: the engines hand off to one (functions/grants.ts). */
+  stateMachineArn: (machine: string) => string;
 }
 
 export class Engines extends Construct {
@@ -144,13 +145,9 @@ export class Engines extends Construct {
       logging: LogDrivers.awsLogs({ logGroup, streamPrefix: engine.service }),
       essential: true,
     });
-    // The hand-off: the engine completes the waiting `ecs:runTask.waitForTaskToken` state itself.
-    taskDefinition.addToTaskRolePolicy(
-      new PolicyStatement({
-        actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
-        resources: [props.taskStateMachineArn],
-      }),
-    );
+    for (const statement of renderGrants(ENGINE_TASK_ROLE_GRANTS, { stateMachine: props.stateMachineArn })) {
+      taskDefinition.addToTaskRolePolicy(new PolicyStatement(statement));
+    }
     acknowledge(
       taskDefinition,
       'AwsSolutions-ECS2',

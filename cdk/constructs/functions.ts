@@ -1,6 +1,6 @@
 /**
- * One Lambda per entry of functions/manifest.ts, with exactly the access its entry names:
- * table (RO/RW), `uses` (sfn, ecs, events) and the resource variables in `env`.
+ * One Lambda per entry of functions/manifest.ts, with exactly the access functions/grants.ts derives
+ * from its entry (table RO/RW, `uses`, a stream trigger) and the resource variables in `env`.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -11,7 +11,8 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CONSOLE_DIR_ENV } from '../../functions/api/console-assets.ts';
 import { RESOURCE_ENV, SETTINGS_ENV } from '../../functions/core/env.ts';
-import type { FunctionSpec, ServiceUse } from '../../functions/manifest.ts';
+import { functionGrants, type GrantNames, renderGrants } from '../../functions/grants.ts';
+import type { FunctionSpec } from '../../functions/manifest.ts';
 import { pascal, type StateMachineSpec } from '../../statemachines/index.ts';
 import { acknowledge, nagArn } from '../nag.ts';
 import { eventBusArn, executionsArn, REPO_ROOT, resourceName, stateMachineArn } from '../names.ts';
@@ -52,6 +53,8 @@ const bundleConsole = (outputDir: string) => [
 
 export class Functions extends Construct {
   public readonly byName: ReadonlyMap<string, RolloutFunction>;
+  /** How this stack names the resources of functions/grants.ts. */
+  public readonly grantNames: GrantNames;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -78,6 +81,29 @@ export class Functions extends Construct {
         resourceValues[key],
       ]),
     );
+
+    const machines = props.stateMachines.map((m) => m.name);
+    const table = props.table;
+    if (!table.tableStreamArn) throw new Error('the table has no stream (functions/core/table.ts)');
+    this.grantNames = {
+      table: table.tableArn,
+      index: (name) => `${table.tableArn}/index/${name}`,
+      tableStream: table.tableStreamArn,
+      stateMachine: machineArn,
+      executions: (machine) => executionsArn(this, props.prefix, machine),
+      eventBus: eventBusArn(this, props.eventBusName),
+      engineTaskDefinitions: props.engineTaskDefinitions.map((t) => t.taskDefinitionArn),
+      clusterTasks: Stack.of(this).formatArn({
+        service: 'ecs',
+        resource: 'task',
+        resourceName: `${props.clusterName}/*`,
+      }),
+      engineRoles: props.engineTaskDefinitions.flatMap((t) => [
+        t.taskRole.roleArn,
+        t.obtainExecutionRole().roleArn,
+      ]),
+      cluster: props.cluster.clusterArn,
+    };
 
     const byName = new Map<string, RolloutFunction>();
     for (const spec of props.functions) {
@@ -109,8 +135,9 @@ export class Functions extends Construct {
         securityGroups: [...props.securityGroups],
         ...(spec.assets === 'console' ? { afterBundling: bundleConsole } : {}),
       });
-      fn.bindTable(props.table, spec.table);
-      for (const use of new Set(spec.uses)) this.grantUse(fn, use, props);
+      for (const statement of renderGrants(functionGrants(spec, machines), this.grantNames)) {
+        fn.addToRolePolicy(new PolicyStatement(statement));
+      }
       this.acknowledgeWildcards(fn, spec, props);
       byName.set(spec.name, fn);
     }
@@ -122,88 +149,6 @@ export class Functions extends Construct {
     const fn = this.byName.get(name);
     if (!fn) throw new Error(`no function named ${name} in functions/manifest.ts`);
     return fn;
-  }
-
-  private grantUse(fn: RolloutFunction, use: ServiceUse, props: FunctionsProps): void {
-    const machines = props.stateMachines.map((m) => stateMachineArn(this, props.prefix, m.name));
-    const executions = props.stateMachines.map((m) => executionsArn(this, props.prefix, m.name));
-    switch (use) {
-      case 'sfn':
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['states:StartExecution', 'states:DescribeStateMachine'],
-            resources: machines,
-          }),
-        );
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['states:DescribeExecution', 'states:StopExecution'],
-            resources: executions,
-          }),
-        );
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
-            resources: machines,
-          }),
-        );
-        return;
-      case 'sfn-history':
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['states:DescribeExecution', 'states:GetExecutionHistory'],
-            resources: executions,
-          }),
-        );
-        fn.addToRolePolicy(
-          new PolicyStatement({ actions: ['states:DescribeStateMachine'], resources: machines }),
-        );
-        return;
-      case 'ecs': {
-        const clusterCondition = { ArnEquals: { 'ecs:cluster': props.cluster.clusterArn } };
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['ecs:RunTask'],
-            resources: props.engineTaskDefinitions.map((t) => t.taskDefinitionArn),
-            conditions: clusterCondition,
-          }),
-        );
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['ecs:StopTask', 'ecs:DescribeTasks'],
-            resources: [
-              Stack.of(this).formatArn({
-                service: 'ecs',
-                resource: 'task',
-                resourceName: `${props.clusterName}/*`,
-              }),
-            ],
-            conditions: clusterCondition,
-          }),
-        );
-        // ListTasks is authorized on the cluster condition only (no task ARN exists before listing).
-        fn.addToRolePolicy(
-          new PolicyStatement({ actions: ['ecs:ListTasks'], resources: ['*'], conditions: clusterCondition }),
-        );
-        const roles = props.engineTaskDefinitions.flatMap((t) => [t.taskRole, t.obtainExecutionRole()]);
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['iam:PassRole'],
-            resources: roles.map((r) => r.roleArn),
-            conditions: { StringEquals: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } },
-          }),
-        );
-        return;
-      }
-      case 'events':
-        fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['events:PutEvents', 'events:DescribeEventBus'],
-            resources: [eventBusArn(this, props.eventBusName)],
-          }),
-        );
-        return;
-    }
   }
 
   private acknowledgeWildcards(fn: RolloutFunction, spec: FunctionSpec, props: FunctionsProps): void {

@@ -1,34 +1,16 @@
 /**
  * The one NodejsFunction subclass: every Lambda of the project gets the same runtime, architecture,
- * tracing, bundling and logging, and its table access through `bindTable`.
+ * tracing, bundling and logging, and what Lambda itself needs of the execution role (logs, network interfaces).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { GSI1 } from '../../functions/core/table.ts';
-import type { TableAccess } from '../../functions/manifest.ts';
 import { REPO_ROOT } from '../names.ts';
-
-const TABLE_READ = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-];
-/** Transactions (TransactWriteItems) are authorized through these item actions. */
-const TABLE_WRITE = [
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
-];
 
 /** ESM bundles have no `require`; a CommonJS dependency that calls it needs one. */
 const REQUIRE_BANNER =
@@ -121,18 +103,5 @@ export class RolloutFunction extends NodejsFunction {
         }),
       );
     }
-  }
-
-  /**
-   * Grants the access the manifest names, on the table and its one index by name (no `index/*`).
-   * The manifest's `env` tells the function where the table is.
-   */
-  bindTable(table: ITable, access: TableAccess): void {
-    this.addToRolePolicy(
-      new PolicyStatement({
-        actions: access === 'RO' ? TABLE_READ : [...TABLE_READ, ...TABLE_WRITE],
-        resources: [table.tableArn, `${table.tableArn}/index/${GSI1.indexName}`],
-      }),
-    );
   }
 }

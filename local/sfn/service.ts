@@ -1,6 +1,7 @@
 /** The Step Functions API (AWS JSON 1.0) over the local executions. */
-import { AwsError, epochSeconds, type JsonService } from '../http.ts';
+import { type Access, AwsError, epochSeconds, type JsonService } from '../http.ts';
 import type { Execution, StepFunctions } from './executions.ts';
+import { executionOfToken } from './tokens.ts';
 
 const page = <T>(items: T[], maxResults: number | undefined, nextToken: string | undefined, limit = 1000) => {
   const size = Math.min(maxResults || 100, limit);
@@ -19,10 +20,36 @@ const summary = (e: Execution) => ({
   ...(e.stopDate ? { stopDate: epochSeconds(e.stopDate) } : {}),
 });
 
+/** `…:execution:<machine>:<name>` → `…:stateMachine:<machine>`. */
+const machineOfExecution = (executionArn: string) =>
+  executionArn.replace(':execution:', ':stateMachine:').split(':').slice(0, 7).join(':');
+
+const onMachine: Access = (input: { stateMachineArn?: string }) => [
+  { resource: input.stateMachineArn ?? '*' },
+];
+const onExecution: Access = (input: { executionArn?: string }) => [{ resource: input.executionArn ?? '*' }];
+/** Task responses are authorized on the machine whose execution issued the token; a token that names none is InvalidToken. */
+const onTokenMachine: Access = (input: { taskToken?: string }) => {
+  const execution = executionOfToken(input.taskToken ?? '');
+  return execution ? [{ resource: machineOfExecution(execution) }] : [];
+};
+
 export function stepFunctionsService(sfn: StepFunctions): JsonService {
   return {
     targetPrefix: 'AWSStepFunctions',
     jsonVersion: '1.0',
+    iamPrefix: 'states',
+    access: {
+      DescribeStateMachine: onMachine,
+      StartExecution: onMachine,
+      ListExecutions: onMachine,
+      DescribeExecution: onExecution,
+      StopExecution: onExecution,
+      GetExecutionHistory: onExecution,
+      SendTaskSuccess: onTokenMachine,
+      SendTaskFailure: onTokenMachine,
+      SendTaskHeartbeat: onTokenMachine,
+    },
     operations: {
       CreateStateMachine: (input: { name: string; definition: string; roleArn?: string }) => {
         const machine = sfn.createStateMachine(input.name, input.definition, input.roleArn);

@@ -14,6 +14,16 @@ interface Pending {
   heartbeatTimer?: NodeJS.Timeout;
 }
 
+/** The execution a token was minted for, or undefined when it is not one of ours. */
+export function executionOfToken(token: string): string | undefined {
+  try {
+    const [executionArn] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
+    return typeof executionArn === 'string' && executionArn.startsWith('arn:') ? executionArn : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class TaskTokens {
   private readonly pending = new Map<string, Pending>();
   private readonly knownExecution: (executionArn: string) => boolean;

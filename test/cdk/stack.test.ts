@@ -12,6 +12,7 @@ import { ROUTES } from '../../functions/api/routes.ts';
 import { RESOURCE_ENV, SETTINGS_ENV } from '../../functions/core/env.ts';
 import { rulesFromManifest, STREAM_EVENT_FILTER } from '../../functions/core/rules.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/core/table.ts';
+import { ENGINE_TASK_ROLE_GRANTS, functionGrants, type Grant, renderGrants } from '../../functions/grants.ts';
 import { FUNCTIONS, type FunctionSpec } from '../../functions/manifest.ts';
 import { placeholders, placeholdersIn, readDefinition, STATE_MACHINES } from '../../statemachines/index.ts';
 import {
@@ -46,6 +47,26 @@ function functionNamed(name: string) {
   const [id, resource] = found;
   return { id, props: resource.Properties!, roleId: referencedId(resource.Properties!.Role)! };
 }
+
+/** A statement as (action, resource, condition) triples, so merged or split statements compare equal. */
+const triples = (statements: { Action?: unknown; Resource?: unknown; Condition?: unknown }[]) =>
+  new Set(
+    statements.flatMap((s) =>
+      asList(s.Action as string | string[]).flatMap((action) =>
+        asList(s.Resource).map((resource) => JSON.stringify([action, resource, s.Condition ?? null])),
+      ),
+    ),
+  );
+/** What Lambda itself does with the execution role, which no function's code calls (cdk/constructs/rollout-function.ts). */
+const lambdaOwn = (triple: string) => /^\["(logs|xray|ec2|sqs):/.test(triple);
+const declared = (grants: readonly Grant[]) =>
+  triples(
+    renderGrants(grants, synth.stack.functions.grantNames).map((s) => ({
+      Action: s.actions,
+      Resource: s.resources.map((r) => synth.stack.resolve(r)),
+      ...(s.conditions ? { Condition: synth.stack.resolve(s.conditions) } : {}),
+    })),
+  );
 
 function machineNamed(name: string) {
   const found = Object.entries(resources('AWS::StepFunctions::StateMachine')).find(
@@ -188,6 +209,45 @@ describe('functions', () => {
       expect(actions.has('states:GetExecutionHistory')).toBe(spec.uses.includes('sfn-history'));
     },
   );
+
+  it.each(FUNCTIONS.map((f) => [f.name, f] as const))(
+    "%s's role allows exactly what functions/grants.ts declares for it (the local runtime enforces the same)",
+    (_name, spec) => {
+      const synthesized = [...triples(roleStatements(synth.template, functionNamed(spec.name).roleId))];
+
+      const expected = declared(
+        functionGrants(
+          spec,
+          STATE_MACHINES.map((m) => m.name),
+        ),
+      );
+
+      expect(new Set(synthesized.filter((t) => !lambdaOwn(t)))).toEqual(expected);
+    },
+  );
+
+  it("lets Lambda itself use a role only for its logs, traces, network interfaces and the stream's failure queue", () => {
+    const own = FUNCTIONS.flatMap((spec) =>
+      [...triples(roleStatements(synth.template, functionNamed(spec.name).roleId))].filter(lambdaOwn),
+    ).map((t) => JSON.parse(t)[0] as string);
+
+    expect([...new Set(own)].sort()).toEqual(
+      [
+        'ec2:AssignPrivateIpAddresses',
+        'ec2:CreateNetworkInterface',
+        'ec2:DeleteNetworkInterface',
+        'ec2:DescribeNetworkInterfaces',
+        'ec2:UnassignPrivateIpAddresses',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+        'xray:PutTelemetryRecords',
+        'xray:PutTraceSegments',
+      ].sort(),
+    );
+  });
 
   it("lets the api function read the project's executions and their histories, and ships it the web console", () => {
     const { props, roleId } = functionNamed('api');
@@ -400,6 +460,7 @@ describe('engines', () => {
       Object.values(resources('AWS::ECS::TaskDefinition'))[0]!.Properties!.TaskRoleArn,
     )!;
     const statements = roleStatements(synth.template, taskRoleId);
+    expect(triples(statements)).toEqual(declared(ENGINE_TASK_ROLE_GRANTS));
     expect([...actionsOf(statements)].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
     expect(statements.flatMap((s) => asList(s.Resource)).map((r) => dummyValue(r, synth.template))).toEqual([
       `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${PREFIX}-task`,

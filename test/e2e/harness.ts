@@ -7,6 +7,7 @@ import { type AttributeValue, DynamoDBClient, ScanCommand } from '@aws-sdk/clien
 import { routeMatcher } from '../../functions/api/match.ts';
 import { ROUTES, type RouteSpec } from '../../functions/api/routes.ts';
 import { errorSchema } from '../../functions/api/schemas.ts';
+import { depsFromEnv } from '../../functions/core/deps.ts';
 import { type ApiServer, startApiServer } from '../../local/api-server.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws-env.ts';
 import {
@@ -77,7 +78,9 @@ export interface ApiHarness {
 export async function startApiHarness(): Promise<ApiHarness> {
   const h = await startHarness();
   const server = await startApiServer({
-    deps: h.deps,
+    // The api function's own clients, signing with its role inside its invocations (local/iam.ts).
+    deps: depsFromEnv(),
+    asApiFunction: (dispatch) => h.runtime.asFunction('api', dispatch),
     token: TOKEN,
     port: 0,
     log: (line) => h.logs.push(line),
