@@ -1,7 +1,8 @@
 /**
- * The one list of functions. CDK builds one Lambda per entry (grants derived
- * from `table` and `uses`); the local runtime loads the same handler modules
- * and invokes them in-process. Nothing else declares a function.
+ * The one list of functions. CDK builds one Lambda per entry; the local runtime
+ * loads the same handler modules and invokes them in-process. Its IAM grants are
+ * derived from `table`, `uses` and `trigger` (functions/grants.ts), deployed by
+ * CDK and enforced locally. Nothing else declares a function.
  */
 
 import type { ResourceEnvName } from './core/env.ts';
