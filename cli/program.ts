@@ -484,6 +484,7 @@ function taskDetails(ui: Pick<Ui, 'color'>, task: TaskInfo, stages: readonly Sta
     ['paused', task.paused || undefined],
     ['cancelled', task.cancelled || undefined],
     ['retries', task.retryCount],
+    ['recoveries', task.recoveryCount || undefined],
     ['failure', failureText(task.failureInfo)],
     ['created', task.timestamps.createdAt],
     ['started', task.timestamps.startedAt],

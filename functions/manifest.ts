@@ -10,7 +10,11 @@ import { ECS_EVENT_SOURCE, ECS_TASK_STATE_CHANGE } from './core/orchestration/en
 import { PLAN_REQUESTED_DETAIL_TYPE } from './core/resources.ts';
 
 export type TableAccess = 'RO' | 'RW';
-/** `sfn-history`: read executions and their histories (the console's view of a task's execution). */
+/**
+ * `sfn-history`: read executions and their histories (the console's view of a task's execution).
+ * `ecs`: list and stop the engine tasks of the project's cluster (ending a task stops the engines
+ * it started that serve nobody; only the task machine runs engines).
+ */
 export type ServiceUse = 'sfn' | 'sfn-history' | 'ecs' | 'events';
 
 export type FunctionTrigger =
@@ -62,14 +66,16 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     timeoutSeconds: 29,
     memoryMb: 512,
     table: 'RW',
-    // events: the health route probes the bus (DescribeEventBus); sfn-history: GET /v1/tasks/{taskId}/execution.
-    uses: ['sfn', 'sfn-history', 'events'],
+    // events: the health route probes the bus (DescribeEventBus); sfn-history: GET /v1/tasks/{taskId}/execution;
+    // ecs: cancelling a task stops the engines it started that serve nobody.
+    uses: ['sfn', 'sfn-history', 'events', 'ecs'],
     env: [
       'TABLE_NAME',
       'PLAN_STATE_MACHINE_ARN',
       'TASK_STATE_MACHINE_ARN',
       'ROLLBACK_STATE_MACHINE_ARN',
       'EVENT_BUS_NAME',
+      'ECS_CLUSTER_ARN',
     ],
     trigger: { kind: 'http' },
     assets: 'console',
@@ -104,8 +110,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     entry: 'functions/take-lock.ts',
     description: 'Task and rollback machines: validates the task and takes the tenant lock',
     ...STEP,
-    uses: ['sfn'],
-    env: TABLE_ONLY,
+    // ecs: a task cancelled here stops the engines an earlier attempt of it started.
+    uses: ['sfn', 'ecs'],
+    env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
   },
   {
     name: 'run-stage',
@@ -113,8 +120,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Task machine: one stage (config-update, broadcast, health-check, checkpoint) at a time',
     ...STEP,
     timeoutSeconds: 900,
-    uses: ['events'],
-    env: ['TABLE_NAME', 'EVENT_BUS_NAME'],
+    // ecs: a stage provisioned again stops the engine of the earlier attempt; a cancel stops unserving engines.
+    uses: ['events', 'ecs'],
+    env: ['TABLE_NAME', 'EVENT_BUS_NAME', 'ECS_CLUSTER_ARN'],
   },
   {
     name: 'park-task',
@@ -172,10 +180,11 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'finish-rollback',
     entry: 'functions/finish-rollback.ts',
-    description: 'Rollback machine: marks the task ROLLED_BACK or ROLLBACK_FAILED and releases the lock',
+    description:
+      'Rollback machine: marks the task ROLLED_BACK or ROLLBACK_FAILED, stops engines that serve nobody, releases the lock',
     ...STEP,
-    uses: [],
-    env: TABLE_ONLY,
+    uses: ['ecs'],
+    env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
   },
   {
     name: 'supervisor',

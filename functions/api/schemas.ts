@@ -160,6 +160,8 @@ export const taskStatusInfoSchema = z.object({
   paused: z.boolean(),
   cancelled: z.boolean(),
   retryCount: z.number().int(),
+  /** Times a lost execution was recovered from the checkpoint (these spend no retry). */
+  recoveryCount: z.number().int(),
   timestamps: z.object({
     createdAt: z.string(),
     startedAt: z.string().optional(),

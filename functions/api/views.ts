@@ -49,6 +49,7 @@ export function taskStatusInfo(task: Task, links: Links): TaskStatusInfo {
     paused: task.paused,
     cancelled: task.cancelled,
     retryCount: task.retryCount,
+    recoveryCount: task.recoveryCount ?? 0,
     timestamps: {
       createdAt: task.createdAt,
       ...(task.startedAt ? { startedAt: task.startedAt } : {}),

@@ -47,8 +47,10 @@ export const countStatuses = (tasks: readonly Pick<Task, 'status'>[]): StatusCou
  */
 export const executionName = {
   plan: (planId: string, attempt: number) => `${planId}-a${attempt}`,
-  /** A retry or recovery: `attempt` is the task's retry count after it. */
+  /** An operator's retry: `attempt` is the task's retry count after it. */
   retry: (taskId: string, attempt: number) => `${taskId}-r${attempt}`,
+  /** The supervisor's recovery of a lost execution: `recovery` is the task's recovery count after it. */
+  recovery: (taskId: string, recovery: number) => `${taskId}-x${recovery}`,
   rollback: (taskId: string, attempt: number) => `${taskId}-rb${attempt}`,
 };
 
@@ -76,12 +78,54 @@ export function executionLost(
 }
 
 // ---------------------------------------------------------------------------
+// Recovering a lost execution
+
+/**
+ * A task whose execution is gone (a crash, a stopped runtime, a supervisor restart) resumes from
+ * its checkpoint as often as that happens: recoveries have their own counter and never spend the
+ * operator's retries. Each recovery after the first waits longer (1 s, 2 s, 4 s … at most 30 s,
+ * counted from the previous one), so an execution that keeps dying at once is not restarted in a
+ * loop; the cap stays well below the lock lease, which the supervisor renews while a recovery waits.
+ */
+export const RECOVERY_BACKOFF = { firstMs: 1_000, maxMs: 30_000 } as const;
+
+export type RecoveryFacts = Pick<Task, 'recoveryCount' | 'recoveredAt'>;
+
+/** Milliseconds until the task may be recovered again (0: now). */
+export function recoveryWaitMs(task: RecoveryFacts, now: Date): number {
+  const done = task.recoveryCount ?? 0;
+  if (!done || !task.recoveredAt) return 0;
+  const backoff = Math.min(RECOVERY_BACKOFF.firstMs * 2 ** (done - 1), RECOVERY_BACKOFF.maxMs);
+  return Math.max(0, Date.parse(task.recoveredAt) + backoff - now.getTime());
+}
+
+/**
+ * What a recovery writes, the same whichever path found the lost execution; `handover` names the
+ * execution that takes the task on (the supervisor's new one, or the restarted plan's own).
+ */
+export function recoveryChange(
+  task: RecoveryFacts,
+  now: Date,
+  handover: Pick<Task, 'executionArn' | 'handedOverAt'>,
+) {
+  const recoveryCount = (task.recoveryCount ?? 0) + 1;
+  return {
+    set: { recoveryCount, recoveredAt: now.toISOString(), ...handover },
+    detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' as const, recovery: recoveryCount },
+  };
+}
+
+// ---------------------------------------------------------------------------
 // The lock step ("Take tenant lock")
 
 export interface LockFacts {
-  task: Pick<Task, 'status' | 'executionArn' | 'cancelled' | 'retryCount'>;
+  task: Pick<
+    Task,
+    'status' | 'executionArn' | 'cancelled' | 'retryCount' | 'startedAt' | 'recoveryCount' | 'recoveredAt'
+  >;
   /** The execution asking. */
   executionArn: string;
+  now: Date;
   purpose?: 'ROLLBACK';
   /** Whether the other execution recorded on the task still runs or is about to start (asked for with `check-execution`). */
   recordedExecutionRunning?: boolean;
@@ -97,8 +141,10 @@ export type LockStep =
   | { do: 'run' }
   /** Another execution is recorded on the task: ask whether it still runs, then ask again. */
   | { do: 'check-execution' }
-  /** The execution that drove the task is gone: adopt the task (a retry from its checkpoint), then ask again. */
+  /** The execution that drove the task is gone: adopt the task (a recovery from its checkpoint), then ask again. */
   | { do: 'recover' }
+  /** The execution that drove the task is gone, and the recovery backoff has not passed yet: ask again later. */
+  | { do: 'await-recovery'; waitMs: number }
   | { do: 'read-plan' }
   /** The task will not run: end it CANCELLED (with the reason, when there is one). */
   | { do: 'cancel'; failureInfo?: FailureInfo }
@@ -117,13 +163,18 @@ export function decideLockStep(facts: LockFacts): LockStep {
   if (task.executionArn && !ownExecution && task.status !== 'CREATED') {
     if (facts.recordedExecutionRunning === undefined) return { do: 'check-execution' };
     if (facts.recordedExecutionRunning) return { do: 'skip' };
-    if (ADOPTABLE.includes(task.status)) return { do: 'recover' };
+    if (ADOPTABLE.includes(task.status)) {
+      const waitMs = recoveryWaitMs(task, facts.now);
+      return waitMs ? { do: 'await-recovery', waitMs } : { do: 'recover' };
+    }
   }
   if (!facts.plan) return { do: 'read-plan' };
   if (task.cancelled || facts.plan.status === 'CANCELLED') return { do: 'cancel' };
   const failed = facts.failedTasks ?? 0;
+  // Only a task that never started is held back: a retried or recovered one finishes what it began.
   if (
     task.retryCount === 0 &&
+    !task.startedAt &&
     thresholdExceeded(facts.plan.failureThreshold, failed, facts.plan.totalTasks)
   ) {
     return {
@@ -203,6 +254,23 @@ export function decideBoundary(facts: BoundaryFacts): Boundary {
     };
   }
   return { do: 'run', stage };
+}
+
+// ---------------------------------------------------------------------------
+// Engines after a task ended
+
+/**
+ * The services whose engine, started by this task, serves the tenant once the task ended: those
+ * of its completed stages, less the stages a rollback restored. Any other engine it started
+ * (mid-stage, never handed off, rolled back) serves nobody and is stopped.
+ */
+export function servingServices(
+  task: Pick<Task, 'status' | 'completedStages' | 'rolledBackStages'>,
+): Set<string> {
+  const restored = new Set(
+    task.status === 'ROLLED_BACK' || task.status === 'ROLLBACK_FAILED' ? (task.rolledBackStages ?? []) : [],
+  );
+  return new Set(task.completedStages.filter((stage) => !restored.has(stage)));
 }
 
 // ---------------------------------------------------------------------------

@@ -37,8 +37,9 @@ export function stepHandler<S extends z.ZodType, R>(
   const deps = depsFromEnv();
   return (
     middy<unknown, R, Error, Context>()
-      // The task machine retries TenantLocked while another task holds the tenant; StageFailed is on record already.
-      .use(observability({ expectedErrors: ['TenantLocked', 'StageFailed'] }))
+      // The task machine retries TenantLocked while another task holds the tenant and RecoveryBackoff while a
+      // recovery waits; StageFailed is on record already.
+      .use(observability({ expectedErrors: ['TenantLocked', 'RecoveryBackoff', 'StageFailed'] }))
       .handler((event, context) => {
         appendLogKeys(logKeysOf(event));
         return step(deps, parseOrThrow(schema, event), context);

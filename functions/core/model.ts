@@ -178,7 +178,12 @@ export interface Task {
   currentStage?: string;
   paused: boolean;
   cancelled: boolean;
+  /** Operator retries (at most DEFAULTS.maxRetries). */
   retryCount: number;
+  /** Recoveries of a lost execution; unlimited, and they spend no retry. */
+  recoveryCount?: number;
+  /** When the last recovery happened (the next one backs off from here). */
+  recoveredAt?: string;
   seq: number;
   createdAt: string;
   updatedAt: string;

@@ -58,14 +58,11 @@ export const TASK_RULES = {
     guard: (task) =>
       task.retryCount >= DEFAULTS.maxRetries ? `retry limit (${DEFAULTS.maxRetries}) reached` : undefined,
   },
-  /** The supervisor restarts a task whose execution died; it counts as a retry. */
-  recover: {
-    from: ['PENDING', 'RUNNING', 'PAUSED'],
-    to: 'PENDING',
-    event: 'TaskRetryStarted',
-    guard: (task) =>
-      task.retryCount >= DEFAULTS.maxRetries ? `retry limit (${DEFAULTS.maxRetries}) reached` : undefined,
-  },
+  /**
+   * A task whose execution died resumes from its checkpoint (decisions.ts: recoveryChange). Not
+   * an operator's retry: no limit, it spends none of the task's retries.
+   */
+  recover: { from: ['VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'], to: 'PENDING', event: 'TaskRetryStarted' },
   retryCompleted: { from: ['COMPLETED', 'FAILED'], event: 'TaskRetryCompleted' },
   stageStarted: { from: ['RUNNING'], event: 'TaskStageStarted' },
   stageSucceeded: { from: ['RUNNING'], event: 'TaskStageSucceeded' },

@@ -88,6 +88,9 @@ function facts(task: TaskStatusInfo) {
     ),
     ...row('Current stage', task.currentStage ?? '—'),
     ...row('Retries', `${task.retryCount} of at most 3`),
+    ...(task.recoveryCount
+      ? row('Recovered', `${task.recoveryCount} time(s) after its execution was lost`)
+      : []),
     ...row('Created', time(t.createdAt)),
     ...(t.startedAt ? row('Started', time(t.startedAt)) : []),
     ...(t.endedAt ? row('Ended', time(t.endedAt), ` (took ${duration(t.startedAt, t.endedAt)})`) : []),

@@ -10,6 +10,14 @@ export class TenantLocked extends Error {
   }
 }
 
+/** The task lost its execution and waits out its recovery backoff; the task machine retries it. */
+export class RecoveryBackoff extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecoveryBackoff';
+  }
+}
+
 /** A stage step failed; the failure is already recorded on the task. */
 export class StageFailed extends Error {
   readonly failureInfo: FailureInfo;
@@ -19,6 +27,12 @@ export class StageFailed extends Error {
     this.failureInfo = failureInfo;
   }
 }
+
+const STATE_ERROR_TYPES: Record<string, FailureInfo['type']> = {
+  'States.Timeout': 'TIMEOUT',
+  TenantLocked: 'LOCK',
+  RecoveryBackoff: 'EXECUTION_LOST',
+};
 
 /** The `{Error, Cause}` a Catch hands over, turned into a failure description. */
 export function failureFromStateError(error: StateError | undefined, stage?: string): FailureInfo {
@@ -31,6 +45,6 @@ export function failureFromStateError(error: StateError | undefined, stage?: str
   } catch {
     // Cause is plain text
   }
-  const type = name === 'States.Timeout' ? 'TIMEOUT' : name === 'TenantLocked' ? 'LOCK' : 'INTERNAL';
+  const type = STATE_ERROR_TYPES[name] ?? 'INTERNAL';
   return { type, message: `${name}: ${message}`, ...(stage ? { stage } : {}) };
 }

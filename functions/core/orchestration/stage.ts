@@ -126,8 +126,23 @@ export async function applyStage(deps: Deps, task: Task, plan: Plan, stage: stri
   return switchAndConfirm(deps, task, plan, stage, task.config, engines);
 }
 
-/** Records the new engine as provisioning and returns what the RunTask state needs. */
+/** Whether any of the task's stages gets an engine (only then can it have started one). */
+export const hasEngineStages = (task: Pick<Task, 'stages'>) => task.stages.some((stage) => engineFor(stage));
+
+/**
+ * Records the new engine as provisioning and returns what the RunTask state needs. An engine
+ * this task started for the same service in an earlier attempt (its execution was lost, or it is
+ * retried from the start) is stopped first: the stage runs again with the new one.
+ */
 export async function engineLaunch(deps: Deps, task: Task, plan: Plan, spec: EngineSpec) {
+  await stopEngines(
+    deps,
+    task,
+    ['provisioning', 'ready'],
+    'replaced by a new attempt of the same rollout task',
+    'stopped',
+    (engine) => engine.service === spec.service,
+  );
   const now = deps.now().toISOString();
   const engineId = deps.store.ctx.newId().toLowerCase();
   const version = String(task.config.deployUnitVersion);

@@ -4,12 +4,10 @@
  * tenant lock, recovery of tasks and plans whose execution is gone, and drains.
  */
 
-import { executionName } from '../decisions.ts';
+import { executionName, recoveryChange, recoveryWaitMs } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
-import { taskRefusal } from '../transitions.ts';
-import { endTask } from './end-task.ts';
 import { startTaskExecution, taskExecution } from './operations.ts';
 import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
 import { stopEngines } from './stage.ts';
@@ -19,7 +17,8 @@ export interface SweepReport {
   heartbeats: number;
   renewed: number;
   recoveredTasks: string[];
-  failedTasks: string[];
+  /** Tasks whose execution is gone, left for a later sweep while their recovery backoff runs. */
+  deferredRecoveries: string[];
   restartedPlans: string[];
   releasedLocks: number;
   drainedEngines: number;
@@ -34,7 +33,7 @@ export async function sweep(deps: Deps): Promise<SweepReport> {
     heartbeats: 0,
     renewed: 0,
     recoveredTasks: [],
-    failedTasks: [],
+    deferredRecoveries: [],
     restartedPlans: [],
     releasedLocks: 0,
     drainedEngines: 0,
@@ -64,16 +63,7 @@ async function superviseLock(deps: Deps, lock: TenantLock, restartedPlans: Set<s
     return;
   }
   if (!(await isTaskExecutionLost(deps, task))) {
-    if (
-      await deps.store.renewLock(
-        lock.tenantId,
-        task.taskId,
-        lock.fencingToken,
-        deps.settings.lockLeaseSeconds * 1000,
-      )
-    ) {
-      report.renewed++;
-    }
+    await renewLease(deps, lock, report);
     if (task.status === 'RUNNING' || task.status === 'PAUSED') {
       await deps.store.transitionTask(task.taskId, 'heartbeat', {
         set: { lastHeartbeatAt: deps.now().toISOString() },
@@ -84,14 +74,18 @@ async function superviseLock(deps: Deps, lock: TenantLock, restartedPlans: Set<s
     return;
   }
   // A restarted plan execution re-drives its tasks itself.
-  if (!restartedPlans.has(task.planId)) await recoverTask(deps, task, report);
+  if (!restartedPlans.has(task.planId)) await recoverTask(deps, task, report, lock);
 }
 
 export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) =>
   task.stages.length ? Math.round((task.completedStages.length / task.stages.length) * 100) : 0;
 
-/** Restarts a task's machine from its checkpoint (counted as a retry), or fails it when the table refuses a recovery. */
-export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
+/**
+ * Restarts a task's machine from its checkpoint under a new execution name (a recovery, which
+ * spends none of the operator's retries), once its recovery backoff passed; until then a task
+ * holding its tenant keeps it.
+ */
+export async function recoverTask(deps: Deps, task: Task, report: SweepReport, lock?: TenantLock) {
   if (task.status === 'ROLLING_BACK') {
     const count = (task.rollbackCount ?? 0) + 1;
     const execution = taskExecution(
@@ -104,33 +98,38 @@ export async function recoverTask(deps: Deps, task: Task, report: SweepReport) {
     report.recoveredTasks.push(task.taskId);
     return;
   }
-  const refusal = taskRefusal('recover', task);
-  if (refusal === undefined) {
-    const retryCount = task.retryCount + 1;
-    const execution = taskExecution(
-      deps,
-      'taskStateMachineArn',
-      executionName.retry(task.taskId, retryCount),
-    );
-    await deps.store.transitionTask(
-      task.taskId,
-      'recover',
-      {
-        set: { retryCount, ...execution.handover },
-        detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
-      },
-      task,
-    );
-    await startTaskExecution(deps, execution, task);
-    report.recoveredTasks.push(task.taskId);
+  const now = deps.now();
+  if (recoveryWaitMs(task, now) > 0) {
+    if (lock) await renewLease(deps, lock, report);
+    report.deferredRecoveries.push(task.taskId);
     return;
   }
-  const failureInfo = {
-    type: 'EXECUTION_LOST' as const,
-    message: `execution lost and it cannot be recovered (${refusal})`,
-  };
-  await endTask(deps, task.taskId, 'fail', { set: { failureInfo }, failureInfo }, task);
-  report.failedTasks.push(task.taskId);
+  const execution = taskExecution(
+    deps,
+    'taskStateMachineArn',
+    executionName.recovery(task.taskId, (task.recoveryCount ?? 0) + 1),
+  );
+  await deps.store.transitionTask(
+    task.taskId,
+    'recover',
+    recoveryChange(task, now, execution.handover),
+    task,
+  );
+  await startTaskExecution(deps, execution, task);
+  report.recoveredTasks.push(task.taskId);
+}
+
+async function renewLease(deps: Deps, lock: TenantLock, report: SweepReport) {
+  if (
+    await deps.store.renewLock(
+      lock.tenantId,
+      lock.ownerTaskId,
+      lock.fencingToken,
+      deps.settings.lockLeaseSeconds * 1000,
+    )
+  ) {
+    report.renewed++;
+  }
 }
 
 /**
@@ -184,7 +183,13 @@ async function recoverStrandedTasks(deps: Deps, planId: string, report: SweepRep
     if (isTerminalTask(task.status) || task.status === 'RUNNING' || task.status === 'PAUSED') continue;
     if (task.status === 'CREATED') continue;
     if (!(await isTaskExecutionLost(deps, task))) continue;
-    await recoverTask(deps, task, report);
+    try {
+      await recoverTask(deps, task, report);
+    } catch (error) {
+      // It moved on (its execution ended it, an operator cancelled it) after the listing.
+      if (!(error instanceof IllegalTransition)) throw error;
+      report.movedOn.push(task.taskId);
+    }
   }
   await finalizePlanIfDone(deps, planId);
 }

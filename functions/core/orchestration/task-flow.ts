@@ -11,6 +11,7 @@ import {
   type ExecutionState,
   executionLost,
   type LockFacts,
+  recoveryChange,
 } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
@@ -19,7 +20,7 @@ import { appendLogKeys } from '../observability.ts';
 import { remainingStages } from '../stages.ts';
 import type { StepInput } from '../steps.ts';
 import { endTask } from './end-task.ts';
-import { failureFromStateError, StageFailed, TenantLocked } from './errors.ts';
+import { failureFromStateError, RecoveryBackoff, StageFailed, TenantLocked } from './errors.ts';
 import { applyStage, engineLaunch, isOwnHandOff, recordHandOff, stopProvisioningEngines } from './stage.ts';
 
 /** The task machine's state after the lock: `step.action` feeds "What next?" (NEXT runs the stages). */
@@ -55,8 +56,9 @@ const leaseMs = (deps: Deps) => deps.settings.lockLeaseSeconds * 1000;
 
 /**
  * Task and rollback machine, "Take tenant lock": adopts a task whose execution
- * died, ends one that will not run, and otherwise takes the tenant (throwing
- * TenantLocked, which the machine retries, while another task holds it).
+ * died (throwing RecoveryBackoff, which the machine retries, until its recovery
+ * backoff passed), ends one that will not run, and otherwise takes the tenant
+ * (throwing TenantLocked, which the machine retries, while another task holds it).
  */
 export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promise<LockResult> {
   const taskId = taskIdFor(input.planId, input.index);
@@ -69,7 +71,12 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
   });
   let task = await deps.store.requireTask(taskId);
   appendLogKeys({ tenantId: task.tenantId });
-  const facts: LockFacts = { task, executionArn: input.executionArn, purpose: input.purpose };
+  const facts: LockFacts = {
+    task,
+    executionArn: input.executionArn,
+    purpose: input.purpose,
+    now: deps.now(),
+  };
   for (;;) {
     const step = decideLockStep(facts);
     switch (step.do) {
@@ -85,16 +92,17 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
           await deps.store.transitionTask(
             taskId,
             'recover',
-            {
-              set: { retryCount: task.retryCount + 1, executionArn: input.executionArn },
-              detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' },
-            },
+            recoveryChange(task, deps.now(), { executionArn: input.executionArn }),
             task,
           )
         ).item;
         facts.task = task;
         facts.recordedExecutionRunning = undefined;
         continue;
+      case 'await-recovery':
+        throw new RecoveryBackoff(
+          `task ${taskId} lost its execution and was recovered ${task.recoveryCount} time(s); next recovery in ${Math.ceil(step.waitMs / 1000)} s`,
+        );
       case 'read-plan': {
         const plan = await deps.store.requirePlan(task.planId);
         facts.plan = plan;

@@ -85,6 +85,7 @@ beforeAll(async () => {
       FAULTS: JSON.stringify([
         { tenantId: 'silent', neverHandOff: true },
         { tenantId: 'crashy', exitBeforeHandOff: 3 },
+        { tenantId: 'refuser', service: 'media-engine', failBroadcast: 500 },
       ]),
     }),
   });
@@ -254,6 +255,24 @@ describe('engines from the catalog', () => {
     await eventually(() => refuses(`${started!.endpoint}/health`), 10_000);
     const app = h.engine.state().services.find((s) => s.tenantId === 'delta' && s.service === 'app');
     expect(app?.version).toBe('1');
+  });
+
+  it('stops the engine of a stage that failed after its hand-off, so the registry never shows it ready', async () => {
+    const { plan } = await submit(h, { configs: [tenantConfig(h.engine, 'refuser', '2', SERVICES)] });
+    const handedOff = await eventually(async () => {
+      const [e] = await enginesOf(h, 'refuser');
+      return e?.state === 'ready' ? e : undefined;
+    });
+    const pid = await enginePid(handedOff.endpoint!);
+
+    expect((await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED'])).status).toBe('FAILED');
+
+    const task = await onlyTask(h, plan.planId);
+    expect(task.failureInfo).toMatchObject({ type: 'BROADCAST', stage: 'media-engine' });
+    const [after] = await enginesOf(h, 'refuser');
+    expect(after).toMatchObject({ engineId: handedOff.engineId, state: 'stopped' });
+    await eventually(async () => (await ecsTask(h, handedOff.taskArn!))?.lastStatus === 'STOPPED');
+    await eventually(async () => (await refuses(`${handedOff.endpoint}/health`)) && processGone(pid), 10_000);
   });
 
   it('fails the stage at once with the exit code in failureInfo, not at the provision timeout', async () => {

@@ -1,10 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type ReferenceEngine, startReferenceEngine } from '../../../engines/reference/server.ts';
+import { executionName } from '../../../functions/core/decisions.ts';
+import { taskIdFor } from '../../../functions/core/keys.ts';
 import type { RolloutEvent } from '../../../functions/core/model.ts';
 import { createStore, type Store } from '../../../functions/core/store/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/aws-env.ts';
@@ -33,14 +38,18 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-/** Starts the runtime process and resolves with what it printed once ready. */
-function startRuntimeProcess(planBody?: unknown): Promise<{ child: ChildProcess; planId?: string }> {
+/** Starts the runtime process (see the fixture for `env`) and resolves with what it printed once ready. */
+function startRuntimeProcess(
+  planBody?: unknown,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; planId?: string }> {
   const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,
       DYNAMO_ENDPOINT: inject('dynamoEndpoint'),
       TABLE_NAME: tableName,
       ...(planBody ? { PLAN_BODY: JSON.stringify(planBody) } : {}),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -55,6 +64,30 @@ function startRuntimeProcess(planBody?: unknown): Promise<{ child: ChildProcess;
     });
   });
 }
+
+async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL') {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+/** The task once the execution recorded on it runs `stage` itself, after `recoveries` recoveries. */
+const inStage = (taskId: string, stage: string, recoveries: number) =>
+  eventually(async () => {
+    const task = await store.getTask(taskId);
+    return task?.status === 'RUNNING' &&
+      task.currentStage === stage &&
+      task.stageStartedBy === task.executionArn &&
+      (task.recoveryCount ?? 0) === recoveries
+      ? task
+      : undefined;
+  }, 60_000);
+
+const planEnded = (planId: string) =>
+  eventually(async () => {
+    const p = await store.getPlan(planId);
+    return p?.status === 'COMPLETED' || p?.status === 'FAILED' ? p : undefined;
+  }, 90_000);
 
 async function eventsOf(planId: string): Promise<RolloutEvent[]> {
   const events: RolloutEvent[] = [];
@@ -88,12 +121,11 @@ it('finishes a plan after the runtime is killed mid-plan and started again, with
   await new Promise((resolve) => first.child.once('exit', resolve));
   const atCrash = await store.listTasks(planId);
   expect(atCrash.some((t) => t.status !== 'COMPLETED')).toBe(true);
-  await startRuntimeProcess();
+  const restarted = await startRuntimeProcess();
 
-  const plan = await eventually(async () => {
-    const p = await store.getPlan(planId);
-    return p?.status === 'COMPLETED' || p?.status === 'FAILED' ? p : undefined;
-  }, 90_000);
+  const plan = await planEnded(planId);
+  // The tests after this one run their own runtimes on the same table.
+  await kill(restarted.child);
 
   expect(plan.status).toBe('COMPLETED');
   const tasks = await store.listTasks(planId);
@@ -124,3 +156,132 @@ it('finishes a plan after the runtime is killed mid-plan and started again, with
       .every((s) => s.version === '2'),
   ).toBe(true);
 }, 180_000);
+
+it('resumes a task from its checkpoint however often its execution is lost, spending none of its retries', async () => {
+  const tenant = 'lost-often';
+  // The db stage waits until the faults are cleared, so every kill lands in it.
+  engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
+  const first = await startRuntimeProcess({
+    healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+    configs: [tenantConfig(engine, tenant, '2')],
+  });
+  const planId = first.planId!;
+  const taskId = taskIdFor(planId, 0);
+  let child = first.child;
+
+  // One loss more than the operator's 3 retries would have allowed.
+  for (let loss = 0; loss < 4; loss++) {
+    await inStage(taskId, 'db', loss);
+    await kill(child);
+    ({ child } = await startRuntimeProcess());
+  }
+  await inStage(taskId, 'db', 4);
+  engine.clearFaults({ tenantId: tenant, service: 'db' });
+  const plan = await planEnded(planId);
+
+  expect(plan.status).toBe('COMPLETED');
+  const task = await store.requireTask(taskId);
+  expect(task).toMatchObject({ status: 'COMPLETED', retryCount: 0, recoveryCount: 4 });
+  expect(task.failureInfo).toBeUndefined();
+  const events = await eventsOf(planId);
+  expect(gapless(events)).toBe(true);
+  const recoveries = events.filter((e) => e.type === 'TaskRetryStarted');
+  expect(recoveries.map((e) => e.detail)).toEqual(
+    [1, 2, 3, 4].map((recovery) => ({ fromCheckpoint: true, reason: 'EXECUTION_LOST', recovery })),
+  );
+  expect(events.filter((e) => e.type === 'TaskRetryCompleted').map((e) => e.detail)).toEqual([
+    { success: true },
+  ]);
+  // The app stage completed before the first loss and was never run again.
+  const appConfigs = engine
+    .requests()
+    .filter((r) => r.tenantId === tenant && r.service === 'app' && r.kind === 'config');
+  expect(appConfigs).toHaveLength(1);
+  await kill(child);
+}, 300_000);
+
+it('recovers an operator-retried task the supervisor finds without its execution under a new name, keeping its retry count', async () => {
+  const tenant = 'retried-lost';
+  engine.setFaults({ tenantId: tenant, service: 'db', failBroadcast: 500 });
+  const first = await startRuntimeProcess({
+    healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+    configs: [tenantConfig(engine, tenant, '2')],
+  });
+  const planId = first.planId!;
+  const taskId = taskIdFor(planId, 0);
+  expect((await planEnded(planId)).status).toBe('FAILED');
+  await kill(first.child);
+  engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
+
+  // The retry runs alone (the plan's Map is over), so only the supervisor can find it lost.
+  const retried = await startRuntimeProcess(undefined, { RETRY_TASK_ID: taskId });
+  await inStage(taskId, 'db', 0);
+  await kill(retried.child);
+  const restarted = await startRuntimeProcess();
+  const recovered = await inStage(taskId, 'db', 1);
+
+  expect(recovered.retryCount).toBe(1);
+  expect(recovered.executionArn).toMatch(new RegExp(`:${executionName.recovery(taskId, 1)}$`));
+  engine.clearFaults({ tenantId: tenant, service: 'db' });
+  expect((await planEnded(planId)).status).toBe('COMPLETED');
+  const events = (await eventsOf(planId)).filter((e) => e.taskId === taskId);
+  expect(events.filter((e) => e.type === 'TaskRetryStarted').map((e) => e.detail)).toEqual([
+    { fromCheckpoint: true },
+    { fromCheckpoint: true, reason: 'EXECUTION_LOST', recovery: 1 },
+  ]);
+  expect((await store.requireTask(taskId)).retryCount).toBe(1);
+  await kill(restarted.child);
+}, 300_000);
+
+const processGone = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+};
+
+const enginePid = async (endpoint: string) =>
+  ((await (await fetch(`${endpoint}/_admin/state`)).json()) as { pid: number }).pid;
+
+it('stops the engine of the lost attempt when a recovered task provisions its stage again', async () => {
+  const tenant = 'engine-lost';
+  const home = await mkdtemp(join(tmpdir(), 'recovery-home-'));
+  // Engines answer unhealthy for their first polls, so the kill lands after the hand-off, mid-stage.
+  const env = {
+    RUNTIME_HOME: home,
+    FAULTS: JSON.stringify([{ tenantId: tenant, service: 'media-engine', healthyAfterPolls: 30 }]),
+  };
+  const first = await startRuntimeProcess(
+    {
+      healthCheck: { intervalSeconds: 0.2, maxAttempts: 100 },
+      configs: [
+        { tenantId: tenant, deployUnitVersion: '2', serviceNames: ['media-engine'], networkEndpoints: [] },
+      ],
+    },
+    env,
+  );
+  const planId = first.planId!;
+  const lost = await eventually(async () => {
+    const [e] = await store.listEngines(tenant);
+    return e?.state === 'ready' ? e : undefined;
+  }, 60_000);
+  const lostPid = await enginePid(lost.endpoint!);
+  await kill(first.child);
+  expect(processGone(lostPid)).toBe(false);
+
+  const second = await startRuntimeProcess(undefined, env);
+  const plan = await planEnded(planId);
+
+  expect(plan.status).toBe('COMPLETED');
+  const engines = await store.listEngines(tenant);
+  expect(engines.find((e) => e.engineId === lost.engineId)?.state).toBe('stopped');
+  const serving = engines.filter((e) => e.state === 'ready');
+  expect(serving).toHaveLength(1);
+  await eventually(async () => processGone(lostPid), 15_000);
+  const servingPid = await enginePid(serving[0]!.endpoint!);
+  await kill(second.child, 'SIGTERM');
+  await eventually(async () => processGone(servingPid), 15_000);
+  await rm(home, { recursive: true, force: true });
+}, 300_000);

@@ -24,6 +24,7 @@ function task(index: number, status: TaskInfo['status'], extra: Partial<TaskInfo
     paused: false,
     cancelled: false,
     retryCount: 0,
+    recoveryCount: 0,
     timestamps: {
       createdAt: '2026-12-01T09:59:00.000Z',
       startedAt: '2026-12-01T09:59:30.000Z',

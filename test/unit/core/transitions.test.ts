@@ -158,11 +158,12 @@ describe('guards', () => {
     expect(error.message).toBe('cannot retry task t: it is FAILED (retry limit (3) reached)');
   });
 
-  it('supervisor recovery counts against the same retry limit', () => {
-    expect(taskRefusal('recover', { ...permissive, retryCount: 2, status: 'RUNNING' })).toBeUndefined();
-    expect(taskRefusal('recover', { ...permissive, retryCount: 3, status: 'RUNNING' })).toBe(
-      'retry limit (3) reached',
-    );
+  it('recovering a lost execution is allowed whatever retries were used, and only for an active task', () => {
+    for (const status of ['VALIDATED', 'PENDING', 'RUNNING', 'PAUSED'] as const) {
+      expect(taskRefusal('recover', { ...permissive, retryCount: 3, status })).toBeUndefined();
+    }
+    expect(taskRefusal('recover', { ...permissive, status: 'FAILED' })).toBe('it is FAILED');
+    expect(taskRefusal('recover', { ...permissive, status: 'CREATED' })).toBe('it is CREATED');
   });
 
   it('rollback is refused for a task that changed nothing, allowed for one that failed mid-stage', () => {

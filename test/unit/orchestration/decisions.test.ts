@@ -7,6 +7,8 @@ import {
   executionName,
   type LockFacts,
   planEnd,
+  recoveryChange,
+  recoveryWaitMs,
 } from '../../../functions/core/decisions.ts';
 import { executionArnFor } from '../../../functions/core/resources.ts';
 
@@ -14,9 +16,13 @@ const ME = 'arn:aws:states:us-east-1:1:execution:task:me';
 const OTHER = 'arn:aws:states:us-east-1:1:execution:task:other';
 const plan = { status: 'RUNNING' as const, totalTasks: 10 };
 
+const NOW = new Date('2026-12-01T23:00:00.000Z');
+const secondsBefore = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
+
 const lockFacts = (task: Partial<LockFacts['task']>, more: Partial<LockFacts> = {}): LockFacts => ({
   task: { status: 'CREATED', cancelled: false, retryCount: 0, ...task },
   executionArn: ME,
+  now: NOW,
   ...more,
 });
 
@@ -42,6 +48,31 @@ describe('the lock step', () => {
     expect(decideLockStep(running)).toEqual({ do: 'check-execution' });
     expect(decideLockStep({ ...running, recordedExecutionRunning: true })).toEqual({ do: 'skip' });
     expect(decideLockStep({ ...running, recordedExecutionRunning: false })).toEqual({ do: 'recover' });
+  });
+
+  it('adopts a task as often as its execution is lost, whatever retries were used, once its backoff passed', () => {
+    const lost = { status: 'RUNNING' as const, executionArn: OTHER, retryCount: 3 };
+    const facts = (recoveryCount: number, secondsAgo: number) =>
+      lockFacts(
+        { ...lost, recoveryCount, recoveredAt: secondsBefore(secondsAgo) },
+        { recordedExecutionRunning: false },
+      );
+
+    expect(decideLockStep(facts(7, 31))).toEqual({ do: 'recover' });
+    expect(decideLockStep(facts(7, 29))).toEqual({ do: 'await-recovery', waitMs: 1_000 });
+    expect(decideLockStep(facts(1, 0.5))).toEqual({ do: 'await-recovery', waitMs: 500 });
+  });
+
+  it('lets a recovered task that had started finish over the failure threshold; one never started is held back', () => {
+    const over = { plan: { ...plan, failureThreshold: { count: 1 } }, failedTasks: 2 };
+    const started = lockFacts({ status: 'PENDING', recoveryCount: 1, startedAt: secondsBefore(60) }, over);
+    const waiting = lockFacts({ status: 'PENDING', recoveryCount: 1 }, over);
+
+    expect(decideLockStep(started)).toEqual({ do: 'take', validate: false });
+    expect(decideLockStep(waiting)).toMatchObject({
+      do: 'cancel',
+      failureInfo: { type: 'FAILURE_THRESHOLD' },
+    });
   });
 
   it('a VALIDATED task whose execution died is taken over without a recovery', () => {
@@ -222,5 +253,41 @@ describe('a lost execution', () => {
 
   it('is a missing one once the handover is older than the grace period', () => {
     expect(executionLost('MISSING', handedOverSecondsAgo(60), now, 60_000)).toBe(true);
+  });
+});
+
+describe('recovering a lost execution', () => {
+  it('backs off 1 s, 2 s, 4 s … after each recovery, never more than 30 s, counted from the last one', () => {
+    const wait = (recoveryCount: number) =>
+      recoveryWaitMs({ recoveryCount, recoveredAt: NOW.toISOString() }, NOW);
+
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map(wait)).toEqual([
+      0, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
+    ]);
+    expect(recoveryWaitMs({ recoveryCount: 3, recoveredAt: secondsBefore(3) }, NOW)).toBe(1_000);
+    expect(recoveryWaitMs({ recoveryCount: 3, recoveredAt: secondsBefore(10) }, NOW)).toBe(0);
+  });
+
+  it('counts recoveries apart from retries and names the reason EXECUTION_LOST, whichever path recovers', () => {
+    const change = recoveryChange({ recoveryCount: 4, recoveredAt: secondsBefore(100) }, NOW, {
+      executionArn: ME,
+    });
+
+    expect(change).toEqual({
+      set: { recoveryCount: 5, recoveredAt: NOW.toISOString(), executionArn: ME },
+      detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST', recovery: 5 },
+    });
+    expect(change.set).not.toHaveProperty('retryCount');
+  });
+
+  it('gives each recovery its own execution name, apart from retries and rollbacks', () => {
+    const names = [
+      executionName.recovery('T', 1),
+      executionName.recovery('T', 2),
+      executionName.retry('T', 1),
+      executionName.rollback('T', 1),
+    ];
+
+    expect(new Set(names).size).toBe(names.length);
   });
 });
