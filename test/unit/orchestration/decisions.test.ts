@@ -9,6 +9,7 @@ import {
   planEnd,
   recoveryChange,
   recoveryWaitMs,
+  servingServices,
 } from '../../../functions/core/decisions.ts';
 import { executionArnFor } from '../../../functions/core/resources.ts';
 
@@ -289,5 +290,22 @@ describe('recovering a lost execution', () => {
     ];
 
     expect(new Set(names).size).toBe(names.length);
+  });
+});
+
+describe('engines after a task ended', () => {
+  const task = { completedStages: ['media-engine'], rolledBackStages: ['media-engine'] };
+
+  it('keeps the engines of completed stages of a failed or cancelled task; any other serves nobody', () => {
+    expect([...servingServices({ ...task, status: 'FAILED' })]).toEqual(['media-engine']);
+    expect([...servingServices({ ...task, status: 'CANCELLED' })]).toEqual(['media-engine']);
+    expect([...servingServices({ ...task, completedStages: [], status: 'FAILED' })]).toEqual([]);
+  });
+
+  it('keeps none whose stage a rollback restored', () => {
+    expect([...servingServices({ ...task, status: 'ROLLED_BACK' })]).toEqual([]);
+    expect([...servingServices({ ...task, rolledBackStages: [], status: 'ROLLBACK_FAILED' })]).toEqual([
+      'media-engine',
+    ]);
   });
 });
