@@ -92,7 +92,11 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
           await deps.store.transitionTask(
             taskId,
             'recover',
-            recoveryChange(task, deps.now(), { executionArn: input.executionArn }),
+            // This execution runs already: no handover is pending.
+            {
+              ...recoveryChange(task, deps.now(), { executionArn: input.executionArn }),
+              remove: ['handedOverAt'],
+            },
             task,
           )
         ).item;

@@ -19,6 +19,7 @@ import { gapless, tenantConfig } from './harness.ts';
 
 const script = fileURLToPath(new URL('./fixtures/runtime-process.ts', import.meta.url));
 const children: ChildProcess[] = [];
+const homes: string[] = [];
 let engine: ReferenceEngine;
 let store: Store;
 const tableName = `recovery-${randomUUID().slice(0, 8)}`;
@@ -36,6 +37,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await engine?.stop();
+  for (const home of homes) await rm(home, { recursive: true, force: true });
 });
 
 /** Starts the runtime process (see the fixture for `env`) and resolves with what it printed once ready. */
@@ -157,14 +159,25 @@ it('finishes a plan after the runtime is killed mid-plan and started again, with
   ).toBe(true);
 }, 180_000);
 
+/** A ROLLOUT_HOME of its own, as `npm start` keeps one: the restarted runtime finds the killed run's executions ended. */
+async function runtimeHome() {
+  const home = await mkdtemp(join(tmpdir(), 'recovery-home-'));
+  homes.push(home);
+  return { RUNTIME_HOME: home };
+}
+
 it('resumes a task from its checkpoint however often its execution is lost, spending none of its retries', async () => {
   const tenant = 'lost-often';
+  const env = await runtimeHome();
   // The db stage waits until the faults are cleared, so every kill lands in it.
   engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
-  const first = await startRuntimeProcess({
-    healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
-    configs: [tenantConfig(engine, tenant, '2')],
-  });
+  const first = await startRuntimeProcess(
+    {
+      healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+      configs: [tenantConfig(engine, tenant, '2')],
+    },
+    env,
+  );
   const planId = first.planId!;
   const taskId = taskIdFor(planId, 0);
   let child = first.child;
@@ -173,7 +186,7 @@ it('resumes a task from its checkpoint however often its execution is lost, spen
   for (let loss = 0; loss < 4; loss++) {
     await inStage(taskId, 'db', loss);
     await kill(child);
-    ({ child } = await startRuntimeProcess());
+    ({ child } = await startRuntimeProcess(undefined, env));
   }
   await inStage(taskId, 'db', 4);
   engine.clearFaults({ tenantId: tenant, service: 'db' });
@@ -202,11 +215,15 @@ it('resumes a task from its checkpoint however often its execution is lost, spen
 
 it('recovers an operator-retried task the supervisor finds without its execution under a new name, keeping its retry count', async () => {
   const tenant = 'retried-lost';
+  const env = await runtimeHome();
   engine.setFaults({ tenantId: tenant, service: 'db', failBroadcast: 500 });
-  const first = await startRuntimeProcess({
-    healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
-    configs: [tenantConfig(engine, tenant, '2')],
-  });
+  const first = await startRuntimeProcess(
+    {
+      healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+      configs: [tenantConfig(engine, tenant, '2')],
+    },
+    env,
+  );
   const planId = first.planId!;
   const taskId = taskIdFor(planId, 0);
   expect((await planEnded(planId)).status).toBe('FAILED');
@@ -214,10 +231,10 @@ it('recovers an operator-retried task the supervisor finds without its execution
   engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
 
   // The retry runs alone (the plan's Map is over), so only the supervisor can find it lost.
-  const retried = await startRuntimeProcess(undefined, { RETRY_TASK_ID: taskId });
+  const retried = await startRuntimeProcess(undefined, { ...env, RETRY_TASK_ID: taskId });
   await inStage(taskId, 'db', 0);
   await kill(retried.child);
-  const restarted = await startRuntimeProcess();
+  const restarted = await startRuntimeProcess(undefined, env);
   const recovered = await inStage(taskId, 'db', 1);
 
   expect(recovered.retryCount).toBe(1);
@@ -247,7 +264,7 @@ const enginePid = async (endpoint: string) =>
 
 it('stops the engine of the lost attempt when a recovered task provisions its stage again', async () => {
   const tenant = 'engine-lost';
-  const home = await mkdtemp(join(tmpdir(), 'recovery-home-'));
+  const { RUNTIME_HOME: home } = await runtimeHome();
   // Engines answer unhealthy for their first polls, so the kill lands after the hand-off, mid-stage.
   const env = {
     RUNTIME_HOME: home,
@@ -283,5 +300,4 @@ it('stops the engine of the lost attempt when a recovered task provisions its st
   const servingPid = await enginePid(serving[0]!.endpoint!);
   await kill(second.child, 'SIGTERM');
   await eventually(async () => processGone(servingPid), 15_000);
-  await rm(home, { recursive: true, force: true });
 }, 300_000);
