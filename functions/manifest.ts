@@ -12,8 +12,8 @@ import { PLAN_REQUESTED_DETAIL_TYPE } from './core/resources.ts';
 export type TableAccess = 'RO' | 'RW';
 /**
  * `sfn-history`: read executions and their histories (the console's view of a task's execution).
- * `ecs`: list and stop the engine tasks of the project's cluster (ending a task stops the engines
- * it started that serve nobody; only the task machine runs engines).
+ * `ecs`: the engine tasks of the project's cluster (ending a task stops the engines it started that
+ * serve nobody, so every function that can end one has it).
  */
 export type ServiceUse = 'sfn' | 'sfn-history' | 'ecs' | 'events';
 
