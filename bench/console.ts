@@ -11,9 +11,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import { startApiServer } from '../local/api-server.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
+import { launchChromium } from '../test/e2e/browser.ts';
 import { planBody, startSystem } from './system.ts';
 
 const { values } = parseArgs({
@@ -21,25 +21,12 @@ const { values } = parseArgs({
 });
 const tenants = Number(values.tenants);
 const loads = Number(values.loads);
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const db = await startDynamoDbLocal();
 const system = await startSystem(db.endpoint);
 const token = 'bench-console';
 const api = await startApiServer({ deps: system.deps, token, log: () => undefined });
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: CHROMIUM_FLAGS,
-});
+const browser = await launchChromium();
 const call = async (method: string, path: string, body?: unknown) => {
   const reply = await fetch(`${api.url}${path}`, {
     method,
