@@ -43,17 +43,17 @@ async function wakeParked(deps: Deps, taskId: string, output: Record<string, unk
 }
 
 /** The execution that will drive a task: recorded on the task (`handover`) in the write that hands it over, then started. */
-export interface TaskExecution {
+export interface NextExecution {
   stateMachineArn: string;
   name: string;
   handover: Pick<Task, 'executionArn' | 'handedOverAt'>;
 }
 
-export function taskExecution(
+export function nextExecution(
   deps: Deps,
   machine: 'taskStateMachineArn' | 'rollbackStateMachineArn',
   name: string,
-): TaskExecution {
+): NextExecution {
   const stateMachineArn = resource(deps, machine);
   return {
     stateMachineArn,
@@ -65,7 +65,7 @@ export function taskExecution(
   };
 }
 
-export async function startTaskExecution(deps: Deps, execution: TaskExecution, task: Task) {
+export async function startTaskExecution(deps: Deps, execution: NextExecution, task: Task) {
   await deps.sfn.send(
     new StartExecutionCommand({
       stateMachineArn: execution.stateMachineArn,
@@ -125,7 +125,7 @@ export async function retryTask(
 ): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
   const retryCount = task.retryCount + 1;
-  const execution = taskExecution(deps, 'taskStateMachineArn', executionName.retry(taskId, retryCount));
+  const execution = nextExecution(deps, 'taskStateMachineArn', executionName.retry(taskId, retryCount));
   const retried = await deps.store.transitionTask(taskId, 'retry', {
     set: {
       retryCount,
@@ -156,7 +156,7 @@ export async function retryTask(
 export async function rollbackTask(deps: Deps, taskId: string): Promise<TaskOperationResult> {
   const task = await deps.store.requireTask(taskId);
   const count = (task.rollbackCount ?? 0) + 1;
-  const execution = taskExecution(deps, 'rollbackStateMachineArn', executionName.rollback(taskId, count));
+  const execution = nextExecution(deps, 'rollbackStateMachineArn', executionName.rollback(taskId, count));
   const rolling = await deps.store.transitionTask(taskId, 'rollback', {
     set: { rollbackCount: count, rolledBackStages: [], ...execution.handover },
     remove: ['failureInfo', 'endedAt'],

@@ -8,7 +8,7 @@ import { executionName, recoveryChange, recoveryWaitMs } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
 import { isTerminalTask, type Task, type TenantLock } from '../model.ts';
-import { startTaskExecution, taskExecution } from './operations.ts';
+import { nextExecution, startTaskExecution } from './operations.ts';
 import { finalizePlanIfDone, startPlanExecution } from './plan-flow.ts';
 import { stopEngines } from './stage.ts';
 import { isExecutionRunning, isTaskExecutionLost } from './task-flow.ts';
@@ -88,7 +88,7 @@ export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) 
 export async function recoverTask(deps: Deps, task: Task, report: SweepReport, lock?: TenantLock) {
   if (task.status === 'ROLLING_BACK') {
     const count = (task.rollbackCount ?? 0) + 1;
-    const execution = taskExecution(
+    const execution = nextExecution(
       deps,
       'rollbackStateMachineArn',
       executionName.rollback(task.taskId, count),
@@ -104,7 +104,7 @@ export async function recoverTask(deps: Deps, task: Task, report: SweepReport, l
     report.deferredRecoveries.push(task.taskId);
     return;
   }
-  const execution = taskExecution(
+  const execution = nextExecution(
     deps,
     'taskStateMachineArn',
     executionName.recovery(task.taskId, (task.recoveryCount ?? 0) + 1),
