@@ -101,10 +101,12 @@ export function recoveryWaitMs(task: RecoveryFacts, now: Date): number {
 
 /**
  * What a recovery writes, the same whichever path found the lost execution; `handover` names the
- * execution that takes the task on (the supervisor's new one, or the restarted plan's own).
+ * execution that takes the task on (the supervisor's new one, or the restarted plan's own). It
+ * applies only to the task as read when its execution was found lost (`ifSeq`): the supervisor and
+ * a restarted plan can find the same loss at once, and only the first may take the task on.
  */
 export function recoveryChange(
-  task: RecoveryFacts,
+  task: RecoveryFacts & Pick<Task, 'seq'>,
   now: Date,
   handover: Pick<Task, 'executionArn' | 'handedOverAt'>,
 ) {
@@ -112,6 +114,7 @@ export function recoveryChange(
   return {
     set: { recoveryCount, recoveredAt: now.toISOString(), ...handover },
     detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST' as const, recovery: recoveryCount },
+    ifSeq: task.seq,
   };
 }
 

@@ -77,6 +77,8 @@ export const TASK_RULES = {
         ? 'nothing was changed'
         : undefined,
   },
+  /** A rollback whose execution died resumes from the stages it restored, as a lost task does (`recover`). */
+  recoverRollback: { from: ['ROLLING_BACK'], event: 'TaskRetryStarted' },
   stageRollingBack: { from: ['ROLLING_BACK'], event: 'TaskStageRollingBack' },
   stageRolledBack: { from: ['ROLLING_BACK'], event: 'TaskStageRolledBack' },
   stageRollbackFailed: { from: ['ROLLING_BACK'], event: 'TaskStageRollbackFailed' },

@@ -1,5 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { recoveryChange } from '../../functions/core/decisions.ts';
 import { IllegalTransition } from '../../functions/core/errors.ts';
 import { EVENT_SK_PREFIX, planPk } from '../../functions/core/keys.ts';
 import { buildPlan, requestHash } from '../../functions/core/plans.ts';
@@ -281,6 +282,37 @@ describe('transitions', () => {
     expect(late.event).toBeUndefined();
     const planEvents = (await store.listEvents(plan.planId)).events.filter((e) => e.sequenceType === 'PLAN');
     expect(planEvents.at(-1)?.type).toBe('PlanCompleted');
+  });
+
+  it('lets only one of two paths that found the same execution lost recover the task', async () => {
+    const { plan } = await newPlan(['lost-twice']);
+    const taskId = plan.taskIds[0]!;
+    await store.transitionTask(taskId, 'validate', { set: { executionArn: 'arn:lost' } });
+    await store.transitionTask(taskId, 'start');
+    const found = await store.requireTask(taskId);
+
+    // The supervisor (starting a new execution) and a restarted plan (adopting the task) at once.
+    const [supervisor, plan2] = await Promise.all([
+      store.transitionTask(
+        taskId,
+        'recover',
+        recoveryChange(found, new Date(clock), { executionArn: 'arn:supervisor' }),
+        found,
+      ),
+      store.transitionTask(
+        taskId,
+        'recover',
+        recoveryChange(found, new Date(clock), { executionArn: 'arn:plan' }),
+        found,
+      ),
+    ]);
+
+    expect([supervisor.event, plan2.event].filter(Boolean)).toHaveLength(1);
+    const task = await store.requireTask(taskId);
+    expect(task).toMatchObject({ status: 'PENDING', recoveryCount: 1, seq: found.seq + 1 });
+    expect(task.executionArn).toBe((supervisor.event ? supervisor : plan2).item.executionArn);
+    const events = (await store.listEvents(plan.planId)).events.filter((e) => e.taskId === taskId);
+    expect(events.filter((e) => e.type === 'TaskRetryStarted')).toHaveLength(1);
   });
 
   it('finds a tenant task through the tenant index, newest first', async () => {

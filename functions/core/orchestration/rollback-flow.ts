@@ -23,6 +23,9 @@ export function stagesToRollBack(
   return changed.reverse().filter((s) => !done.has(s));
 }
 
+/** Who a rollback's config switch is recorded as: the task's rollback, apart from the task itself. */
+const rollbackOwner = (taskId: string) => `${taskId}#rollback`;
+
 /** The config to return to: the request's source config, else the snapshot taken when this task switched the stage. */
 async function previousConfig(
   deps: Deps,
@@ -32,6 +35,9 @@ async function previousConfig(
   if (task.config.sourceTenantDeployConfig) return task.config.sourceTenantDeployConfig;
   const current = await deps.store.getCurrentConfig(task.tenantId, stage);
   if (current?.taskId === task.taskId) return current.previous;
+  // An earlier rollback of this task switched the stage back already, and its execution was lost
+  // (or its health check failed) before the stage was confirmed: return to the same config.
+  if (current?.taskId === rollbackOwner(task.taskId)) return current.config;
   const good = await deps.store.getGoodConfig(task.tenantId, stage);
   return good && good.taskId !== task.taskId ? good.config : undefined;
 }
@@ -93,7 +99,7 @@ export async function rollbackStage(
   for (const engine of others.filter((e) => e.state === 'draining')) {
     await deps.store.updateEngine(engine, 'ready', {}, ['draining']);
   }
-  await deps.store.switchCurrentConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
+  await deps.store.switchCurrentConfig(task.tenantId, stage, previous, rollbackOwner(task.taskId));
   const outcome = await switchAndConfirm(
     deps,
     task,
@@ -104,7 +110,7 @@ export async function rollbackStage(
   );
   if (!outcome.ok) return failStage(deps, task, { ...outcome.failureInfo, type: 'ROLLBACK' });
 
-  await deps.store.putGoodConfig(task.tenantId, stage, previous, `${task.taskId}#rollback`);
+  await deps.store.putGoodConfig(task.tenantId, stage, previous, rollbackOwner(task.taskId));
   await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
     set: { rolledBackStages },
     currentStage: stage,

@@ -81,40 +81,38 @@ export const progressPercent = (task: Pick<Task, 'completedStages' | 'stages'>) 
   task.stages.length ? Math.round((task.completedStages.length / task.stages.length) * 100) : 0;
 
 /**
- * Restarts a task's machine from its checkpoint under a new execution name (a recovery, which
- * spends none of the operator's retries), once its recovery backoff passed; until then a task
- * holding its tenant keeps it.
+ * Restarts a task's machine (or its rollback's) from its checkpoint under a new execution name (a
+ * recovery, which spends none of the operator's retries), once its recovery backoff passed; until
+ * then a task holding its tenant keeps it.
  */
 export async function recoverTask(deps: Deps, task: Task, report: SweepReport, lock?: TenantLock) {
-  if (task.status === 'ROLLING_BACK') {
-    const count = (task.rollbackCount ?? 0) + 1;
-    const execution = nextExecution(
-      deps,
-      'rollbackStateMachineArn',
-      executionName.rollback(task.taskId, count),
-    );
-    await deps.store.patchTask(task.taskId, { rollbackCount: count, ...execution.handover });
-    await startTaskExecution(deps, execution, task);
-    report.recoveredTasks.push(task.taskId);
-    return;
-  }
   const now = deps.now();
   if (recoveryWaitMs(task, now) > 0) {
     if (lock) await renewLease(deps, lock, report);
     report.deferredRecoveries.push(task.taskId);
     return;
   }
-  const execution = nextExecution(
-    deps,
-    'taskStateMachineArn',
-    executionName.recovery(task.taskId, (task.recoveryCount ?? 0) + 1),
-  );
-  await deps.store.transitionTask(
+  const rollback = task.status === 'ROLLING_BACK';
+  const rollbackCount = (task.rollbackCount ?? 0) + 1;
+  const execution = rollback
+    ? nextExecution(deps, 'rollbackStateMachineArn', executionName.rollback(task.taskId, rollbackCount))
+    : nextExecution(
+        deps,
+        'taskStateMachineArn',
+        executionName.recovery(task.taskId, (task.recoveryCount ?? 0) + 1),
+      );
+  const change = recoveryChange(task, now, execution.handover);
+  const recovered = await deps.store.transitionTask(
     task.taskId,
-    'recover',
-    recoveryChange(task, now, execution.handover),
+    rollback ? 'recoverRollback' : 'recover',
+    rollback ? { ...change, set: { ...change.set, rollbackCount } } : change,
     task,
   );
+  if (!recovered.event) {
+    // Another path (a restarted plan's Map, another sweep) took the task on since this sweep read it.
+    report.movedOn.push(task.taskId);
+    return;
+  }
   await startTaskExecution(deps, execution, task);
   report.recoveredTasks.push(task.taskId);
 }

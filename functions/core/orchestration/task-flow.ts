@@ -88,6 +88,8 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
         facts.recordedExecutionRunning = !(await isTaskExecutionLost(deps, task));
         continue;
       case 'recover':
+        // When the supervisor recovered the task first, this changes nothing and the next round
+        // finds the supervisor's execution recorded.
         task = (
           await deps.store.transitionTask(
             taskId,

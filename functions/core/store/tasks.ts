@@ -30,6 +30,12 @@ export type TaskFields = Partial<
 export interface TaskTransition extends EventDetails {
   set?: TaskFields;
   remove?: readonly (keyof TaskFields)[];
+  /**
+   * Only while the task is still at this `seq`: after any other transition this one does nothing
+   * (the result carries the task as it is now, and no event). For a change decided on what the
+   * caller read, such as recovering an execution it found lost, which another path may have done first.
+   */
+  ifSeq?: number;
 }
 
 export interface TransitionResult<T> {
@@ -135,8 +141,9 @@ export function taskStore(ctx: StoreContext) {
         const task = snapshot ?? (await requireTask(taskId));
         snapshot = undefined;
         before = task;
-        const decision = decideTask(taskId, operation, task);
         from = task.status;
+        if (change.ifSeq !== undefined && task.seq !== change.ifSeq) return { item: task };
+        const decision = decideTask(taskId, operation, task);
         const now = ctx.now().toISOString();
         const nextSeq = decision.event ? task.seq + 1 : task.seq;
         const updated: Task = { ...task, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type ReferenceEngine, startReferenceEngine } from '../../../engines/reference/server.ts';
-import { executionName } from '../../../functions/core/decisions.ts';
+import { executionName, RECOVERY_BACKOFF } from '../../../functions/core/decisions.ts';
 import { taskIdFor } from '../../../functions/core/keys.ts';
 import type { RolloutEvent } from '../../../functions/core/model.ts';
 import { createStore, type Store } from '../../../functions/core/store/index.ts';
@@ -248,6 +248,74 @@ it('recovers an operator-retried task the supervisor finds without its execution
   ]);
   expect((await store.requireTask(taskId)).retryCount).toBe(1);
   await kill(restarted.child);
+}, 300_000);
+
+it('resumes a rollback whose execution is lost from the stages it restored, under the recovery backoff', async () => {
+  const tenant = 'rollback-lost';
+  const env = await runtimeHome();
+  const planTo = async (version: string) => {
+    const started = await startRuntimeProcess(
+      {
+        healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+        configs: [tenantConfig(engine, tenant, version)],
+      },
+      env,
+    );
+    expect((await planEnded(started.planId!)).status).toBe('COMPLETED');
+    await kill(started.child);
+    return started.planId!;
+  };
+  await planTo('2');
+  const planId = await planTo('3');
+  const taskId = taskIdFor(planId, 0);
+  // The rollback's first stage (db) waits until the faults are cleared, so every kill lands in it.
+  engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
+  /** The task once the rollback execution recorded on it, after `recoveries` recoveries, restores db. */
+  const rollingBackDb = (recoveries: number) =>
+    eventually(async () => {
+      const task = await store.getTask(taskId);
+      if (task?.status !== 'ROLLING_BACK' || (task.recoveryCount ?? 0) !== recoveries) return undefined;
+      const restoring = (await eventsOf(planId)).filter(
+        (e) => e.taskId === taskId && e.type === 'TaskStageRollingBack' && e.currentStage === 'db',
+      );
+      return restoring.length === recoveries + 1 ? task : undefined;
+    }, 60_000);
+
+  let { child } = await startRuntimeProcess(undefined, { ...env, ROLLBACK_TASK_ID: taskId });
+  for (let loss = 0; loss < 2; loss++) {
+    await rollingBackDb(loss);
+    await kill(child);
+    ({ child } = await startRuntimeProcess(undefined, env));
+  }
+  const recovered = await rollingBackDb(2);
+  engine.clearFaults({ tenantId: tenant, service: 'db' });
+  const task = await eventually(async () => {
+    const t = await store.getTask(taskId);
+    return t?.status === 'ROLLED_BACK' || t?.status === 'ROLLBACK_FAILED' ? t : undefined;
+  }, 90_000);
+
+  expect(task).toMatchObject({ status: 'ROLLED_BACK', retryCount: 0, recoveryCount: 2 });
+  expect(recovered.executionArn).toMatch(new RegExp(`:${executionName.rollback(taskId, 3)}$`));
+  const events = (await eventsOf(planId)).filter((e) => e.taskId === taskId);
+  expect(gapless(events)).toBe(true);
+  const recoveries = events.filter((e) => e.type === 'TaskRetryStarted');
+  expect(recoveries.map((e) => [e.status, e.detail])).toEqual(
+    [1, 2].map((recovery) => ['ROLLING_BACK', { fromCheckpoint: true, reason: 'EXECUTION_LOST', recovery }]),
+  );
+  // The second recovery waited out the backoff counted from the first.
+  const [firstAt, secondAt] = recoveries.map((e) => Date.parse(e.timestamp));
+  expect(secondAt! - firstAt!).toBeGreaterThanOrEqual(RECOVERY_BACKOFF.firstMs);
+  expect(events.filter((e) => e.type === 'TaskStageRolledBack').map((e) => e.currentStage)).toEqual([
+    'db',
+    'app',
+  ]);
+  expect(
+    engine
+      .state()
+      .services.filter((s) => s.tenantId === tenant)
+      .map((s) => s.version),
+  ).toEqual(['2', '2']);
+  await kill(child);
 }, 300_000);
 
 const processGone = (pid: number) => {

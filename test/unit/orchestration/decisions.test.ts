@@ -270,13 +270,15 @@ describe('recovering a lost execution', () => {
   });
 
   it('counts recoveries apart from retries and names the reason EXECUTION_LOST, whichever path recovers', () => {
-    const change = recoveryChange({ recoveryCount: 4, recoveredAt: secondsBefore(100) }, NOW, {
+    const change = recoveryChange({ seq: 12, recoveryCount: 4, recoveredAt: secondsBefore(100) }, NOW, {
       executionArn: ME,
     });
 
     expect(change).toEqual({
       set: { recoveryCount: 5, recoveredAt: NOW.toISOString(), executionArn: ME },
       detail: { fromCheckpoint: true, reason: 'EXECUTION_LOST', recovery: 5 },
+      // Only the task as it was when found lost: a second path finding the same loss changes nothing.
+      ifSeq: 12,
     });
     expect(change.set).not.toHaveProperty('retryCount');
   });
