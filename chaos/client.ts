@@ -1,4 +1,5 @@
 /** The API as the chaos run uses it: plain HTTP with the runtime's token, tolerant of a runtime that is down. */
+import { jsonBodyOf } from '../functions/core/health.ts';
 import type { EngineRecord, RolloutEvent } from '../functions/core/model.ts';
 
 export interface Reply<T = unknown> {
@@ -45,14 +46,7 @@ export class Api {
       ...(request.body === undefined ? {} : { body: request.body }),
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    return { status: response.status, body };
+    return { status: response.status, body: await jsonBodyOf(response) };
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<Reply<T>> {

@@ -55,6 +55,8 @@ const crash = await repeatedKills(ctx, {
   timeoutMs: 40 * MINUTES,
 });
 check('crash: SIGKILLs survived', crash.kills, SIZES.kills);
+// A kill after the plan ended tests nothing: every one must land while it runs.
+check('crash: SIGKILLs while the plan ran', crash.killsWhilePlanRunning, SIZES.kills);
 check('crash: plan status', crash.planStatus, 'COMPLETED');
 check(
   'crash: tasks completed',

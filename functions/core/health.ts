@@ -67,17 +67,20 @@ export interface HealthIo {
   sleep: (ms: number) => Promise<void>;
 }
 
+/** A response's body parsed as JSON; undefined when it is empty or not JSON (an endpoint may answer anything). */
+export async function jsonBodyOf(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function ask(target: HealthTarget, timeoutSeconds: number, io: HealthIo) {
   try {
     const response = await io.fetch(target.url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    return { status: response.status, body };
+    return { status: response.status, body: await jsonBodyOf(response) };
   } catch (error) {
     const name = (error as Error).name;
     return {
