@@ -34,3 +34,19 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Whether no process has this pid any more (signal 0 probes without signalling). */
+export function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** The pid of the reference engine serving `endpoint`, as its admin state reports it. */
+export async function enginePid(endpoint: string): Promise<number> {
+  const response = await fetch(`${endpoint}/_admin/state`, { signal: AbortSignal.timeout(2_000) });
+  return ((await response.json()) as { pid: number }).pid;
+}

@@ -17,7 +17,7 @@ import {
   waitForPlan,
   waitForTask,
 } from '../orchestration/harness.ts';
-import { eventually } from '../support.ts';
+import { enginePid, eventually, processGone } from '../support.ts';
 
 const SERVICES = ['app', 'media-engine'];
 
@@ -35,20 +35,6 @@ const refuses = async (url: string) => {
     return true;
   }
 };
-
-const processGone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-};
-
-async function enginePid(endpoint: string): Promise<number> {
-  const { body } = await getJson(`${endpoint}/_admin/state`);
-  return body.pid as number;
-}
 
 async function enginesOf(h: Harness, tenantId: string, taskId?: string): Promise<EngineRecord[]> {
   const engines = await h.deps.store.listEngines(tenantId);

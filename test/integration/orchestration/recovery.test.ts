@@ -14,7 +14,7 @@ import type { RolloutEvent } from '../../../functions/core/model.ts';
 import { createStore, type Store } from '../../../functions/core/store/index.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../../local/aws-env.ts';
 import { ensureTable } from '../../../local/dynamodb.ts';
-import { eventually } from '../support.ts';
+import { enginePid, eventually, processGone } from '../support.ts';
 import { gapless, tenantConfig } from './harness.ts';
 
 const script = fileURLToPath(new URL('./fixtures/runtime-process.ts', import.meta.url));
@@ -166,21 +166,24 @@ async function runtimeHome() {
   return { RUNTIME_HOME: home };
 }
 
+/** A runtime process that submits a one-tenant, two-stage plan, health polled every second (slow enough to kill mid-stage). */
+async function startOneTenantPlan(tenant: string, version: string, env: Record<string, string>) {
+  const { child, planId } = await startRuntimeProcess(
+    {
+      healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
+      configs: [tenantConfig(engine, tenant, version)],
+    },
+    env,
+  );
+  return { child, planId: planId!, taskId: taskIdFor(planId!, 0) };
+}
+
 it('resumes a task from its checkpoint however often its execution is lost, spending none of its retries', async () => {
   const tenant = 'lost-often';
   const env = await runtimeHome();
   // The db stage waits until the faults are cleared, so every kill lands in it.
   engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
-  const first = await startRuntimeProcess(
-    {
-      healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
-      configs: [tenantConfig(engine, tenant, '2')],
-    },
-    env,
-  );
-  const planId = first.planId!;
-  const taskId = taskIdFor(planId, 0);
-  let child = first.child;
+  let { child, planId, taskId } = await startOneTenantPlan(tenant, '2', env);
 
   // One loss more than the operator's 3 retries would have allowed.
   for (let loss = 0; loss < 4; loss++) {
@@ -217,15 +220,8 @@ it('recovers an operator-retried task the supervisor finds without its execution
   const tenant = 'retried-lost';
   const env = await runtimeHome();
   engine.setFaults({ tenantId: tenant, service: 'db', failBroadcast: 500 });
-  const first = await startRuntimeProcess(
-    {
-      healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
-      configs: [tenantConfig(engine, tenant, '2')],
-    },
-    env,
-  );
-  const planId = first.planId!;
-  const taskId = taskIdFor(planId, 0);
+  const first = await startOneTenantPlan(tenant, '2', env);
+  const { planId, taskId } = first;
   expect((await planEnded(planId)).status).toBe('FAILED');
   await kill(first.child);
   engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
@@ -254,20 +250,13 @@ it('resumes a rollback whose execution is lost from the stages it restored, unde
   const tenant = 'rollback-lost';
   const env = await runtimeHome();
   const planTo = async (version: string) => {
-    const started = await startRuntimeProcess(
-      {
-        healthCheck: { intervalSeconds: 1, maxAttempts: 100 },
-        configs: [tenantConfig(engine, tenant, version)],
-      },
-      env,
-    );
-    expect((await planEnded(started.planId!)).status).toBe('COMPLETED');
+    const started = await startOneTenantPlan(tenant, version, env);
+    expect((await planEnded(started.planId)).status).toBe('COMPLETED');
     await kill(started.child);
-    return started.planId!;
+    return started;
   };
   await planTo('2');
-  const planId = await planTo('3');
-  const taskId = taskIdFor(planId, 0);
+  const { planId, taskId } = await planTo('3');
   // The rollback's first stage (db) waits until the faults are cleared, so every kill lands in it.
   engine.setFaults({ tenantId: tenant, service: 'db', neverHealthy: true });
   /** The task once the rollback execution recorded on it, after `recoveries` recoveries, restores db. */
@@ -317,18 +306,6 @@ it('resumes a rollback whose execution is lost from the stages it restored, unde
   ).toEqual(['2', '2']);
   await kill(child);
 }, 300_000);
-
-const processGone = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-};
-
-const enginePid = async (endpoint: string) =>
-  ((await (await fetch(`${endpoint}/_admin/state`)).json()) as { pid: number }).pid;
 
 it('stops the engine of the lost attempt when a recovered task provisions its stage again', async () => {
   const tenant = 'engine-lost';
