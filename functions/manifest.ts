@@ -108,20 +108,21 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   {
     name: 'take-lock',
     entry: 'functions/take-lock.ts',
-    description: 'Task and rollback machines: validates the task and takes the tenant lock',
+    description: 'Rollback machine: takes the tenant lock for the rollback',
     ...STEP,
-    // ecs: a task cancelled here stops the engines an earlier attempt of it started.
-    uses: ['sfn', 'ecs'],
-    env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
+    uses: [],
+    env: TABLE_ONLY,
   },
   {
     name: 'run-stage',
     entry: 'functions/run-stage.ts',
-    description: 'Task machine: one stage (config-update, broadcast, health-check, checkpoint) at a time',
+    description:
+      'Task machine: takes the tenant lock, then one stage (config-update, broadcast, health-check, checkpoint) at a time',
     ...STEP,
     timeoutSeconds: 900,
-    // ecs: a stage provisioned again stops the engine of the earlier attempt; a cancel stops unserving engines.
-    uses: ['events', 'ecs'],
+    // sfn: the lock step asks whether the execution recorded on the task still runs. ecs: a stage provisioned
+    // again stops the engine of the earlier attempt; a cancel stops unserving engines.
+    uses: ['sfn', 'events', 'ecs'],
     env: ['TABLE_NAME', 'EVENT_BUS_NAME', 'ECS_CLUSTER_ARN'],
   },
   {

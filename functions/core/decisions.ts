@@ -119,7 +119,7 @@ export function recoveryChange(
 }
 
 // ---------------------------------------------------------------------------
-// The lock step ("Take tenant lock")
+// The lock step (the task machine's first "Run stage", the rollback machine's "Take tenant lock for rollback")
 
 export interface LockFacts {
   task: Pick<

@@ -31,14 +31,16 @@ export const STEP_INPUTS = {
   finishPlan: z.object({ planId: id, error: stateErrorSchema.optional() }),
   takeLock: z.object({ ...taskPosition, executionArn: id, purpose: z.literal('ROLLBACK').optional() }),
   runStage: z.object({
-    taskId: id,
+    ...taskPosition,
     executionArn: id,
-    engine: engineHandOffSchema.nullable().optional(),
-    /** The action of the state before: SKIP from the lock step means nothing runs. */
-    previous: z.string().optional(),
+    /** The task machine's state: no `step` on the execution's first stage (the lock is taken first), `engine` once one handed off. */
+    state: z.object({
+      engine: engineHandOffSchema.nullable().optional(),
+      step: z.object({ action: z.string() }).optional(),
+    }),
   }),
-  parkTask: z.object({ taskId: id, token: id }),
-  completeTask: z.object({ taskId: id }),
+  parkTask: z.object({ ...taskPosition, token: id }),
+  completeTask: z.object(taskPosition),
   failTask: z.object({ ...taskPosition, executionArn: id, error: stateErrorSchema.optional() }),
   rollbackStage: z.object({ taskId: id }),
   finishRollback: z.object({ ...taskPosition, error: stateErrorSchema.optional() }),

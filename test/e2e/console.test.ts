@@ -170,11 +170,12 @@ describe('the web console', () => {
     );
     await screenshot(page, 'task');
 
-    await graph.locator('g.state[data-state="Take tenant lock"]').focus();
+    await graph.locator('g.state[data-state="Run stage"]').focus();
     await page.keyboard.press('Enter');
     const details = page.locator('#state-details');
-    await expect.poll(() => details.textContent()).toContain('State "Take tenant lock"');
-    expect(await details.textContent()).toContain(done.taskIds[0]!);
+    await expect.poll(() => details.textContent()).toContain('State "Run stage"');
+    expect(await details.textContent()).toContain(done.planId);
+    expect(await details.textContent()).toContain('"stage": "app"');
     expect(await details.locator('summary', { hasText: 'Output' }).count()).toBeGreaterThan(0);
   });
 

@@ -23,7 +23,7 @@ import { endTask } from './end-task.ts';
 import { failureFromStateError, RecoveryBackoff, StageFailed, TenantLocked } from './errors.ts';
 import { applyStage, engineLaunch, isOwnHandOff, recordHandOff, stopProvisioningEngines } from './stage.ts';
 
-/** The task machine's state after the lock: `step.action` feeds "What next?" (NEXT runs the stages). */
+/** What the lock step decided: NEXT runs the task's stages, SKIP runs nothing. */
 export interface LockResult {
   planId: string;
   index: number;
@@ -55,7 +55,8 @@ export async function isTaskExecutionLost(deps: Deps, task: Task): Promise<boole
 const leaseMs = (deps: Deps) => deps.settings.lockLeaseSeconds * 1000;
 
 /**
- * Task and rollback machine, "Take tenant lock": adopts a task whose execution
+ * The lock step, run by the task machine's first "Run stage" and the rollback
+ * machine's "Take tenant lock for rollback": adopts a task whose execution
  * died (throwing RecoveryBackoff, which the machine retries, until its recovery
  * backoff passed), ends one that will not run, and otherwise takes the tenant
  * (throwing TenantLocked, which the machine retries, while another task holds it).
@@ -190,12 +191,19 @@ export interface StageReply {
  * The task machine's "Run stage": the task's next stage behind its stage
  * boundary (pause, cancel, lock check), one stage per state execution, so the
  * execution history shows which stage a tenant is in (its name is in the
- * output). The lock step's SKIP comes straight here, saving a Choice transition
- * on every tenant's common path.
+ * output). An execution's first "Run stage" takes the tenant lock before its
+ * stage: a state of its own would cost every tenant one more billed transition
+ * and show an operator nothing that the first stage's retries (TenantLocked,
+ * RecoveryBackoff) do not.
  */
 export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promise<StageReply> {
-  if (input.previous === 'SKIP') return { action: 'SKIP', launch: null, stage: null };
-  let task = await deps.store.requireTask(input.taskId);
+  if (!input.state.step) {
+    const { planId, index, executionArn } = input;
+    const lock = await takeLock(deps, { planId, index, executionArn });
+    if (lock.step.action === 'SKIP') return { action: 'SKIP', launch: null, stage: null };
+  }
+  const engine = input.state.engine;
+  let task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   let stage = remainingStages(task.stages, task.completedStages)[0];
   const reply = (action: StageAction, launch: unknown = null): StageReply => ({
     action,
@@ -265,10 +273,10 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
 
   const engineSpec = engineFor(stage);
   if (engineSpec) {
-    if (!input.engine || !(await isOwnHandOff(deps, task, stage, input.engine))) {
+    if (!engine || !(await isOwnHandOff(deps, task, stage, engine))) {
       return reply('PROVISION', await engineLaunch(deps, task, plan, engineSpec));
     }
-    await recordHandOff(deps, task, input.engine);
+    await recordHandOff(deps, task, engine);
   }
 
   const outcome = await applyStage(deps, task, plan, stage);
@@ -308,7 +316,7 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
  * gone), nobody would send the token back, so this sends it itself.
  */
 export async function parkTask(deps: Deps, input: StepInput<'parkTask'>): Promise<void> {
-  const parked = await deps.store.parkPauseToken(input.taskId, input.token);
+  const parked = await deps.store.parkPauseToken(taskIdFor(input.planId, input.index), input.token);
   if (!parked)
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: input.token, output: '{"resumed":true}' }));
 }
@@ -317,7 +325,7 @@ export async function completeTask(
   deps: Deps,
   input: StepInput<'completeTask'>,
 ): Promise<{ status: string }> {
-  const task = await deps.store.requireTask(input.taskId);
+  const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   if (task.status === 'COMPLETED') return { status: task.status };
   for (const stage of task.stages)
     await deps.store.putGoodConfig(task.tenantId, stage, task.config, task.taskId);

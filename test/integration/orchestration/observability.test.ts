@@ -5,7 +5,7 @@ import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../../functions/core/model.ts';
 import { eventually } from '../support.ts';
-import { type Harness, startHarness, submit, tenantConfig, waitForPlan } from './harness.ts';
+import { type Harness, startHarness, submit, tenantConfig, waitForPlan, waitForTask } from './harness.ts';
 
 type Line = Record<string, unknown>;
 
@@ -93,6 +93,20 @@ describe('function logs on the local runtime', () => {
   });
 });
 
+async function executionHistory(executionArn: string | undefined): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await h.deps.sfn.send(new GetExecutionHistoryCommand({ executionArn, nextToken }));
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+}
+
+const statesEntered = (events: HistoryEvent[]) =>
+  events.filter((e) => e.type?.endsWith('StateEntered')).map((e) => e.stateEnteredEventDetails?.name);
+
 describe('stages in the Step Functions history', () => {
   it("shows one 'Run stage' state execution per stage of a task, each naming its stage in the output", async () => {
     const { plan } = await submit(h, {
@@ -101,20 +115,47 @@ describe('stages in the Step Functions history', () => {
     await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED']);
     const task = await h.deps.store.requireTask(plan.taskIds[0]!);
 
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await h.deps.sfn.send(
-        new GetExecutionHistoryCommand({ executionArn: task.executionArn, nextToken }),
-      );
-      events.push(...(page.events ?? []));
-      nextToken = page.nextToken;
-    } while (nextToken);
+    const events = await executionHistory(task.executionArn);
     const runStageOutputs = events
       .filter((e) => e.type === 'TaskStateExited' && e.stateExitedEventDetails?.name === 'Run stage')
       .map((e) => JSON.parse(e.stateExitedEventDetails?.output ?? '{}') as { step?: { stage?: string } });
 
     expect(task.status).toBe('COMPLETED');
     expect(runStageOutputs.map((o) => o.step?.stage)).toEqual(['app', 'db', 'cache']);
+    // The first stage takes the tenant lock: every state entered is billed, and none is spent on the lock alone.
+    expect(statesEntered(events)).toEqual([
+      'Run stage',
+      'What next?',
+      'Run stage',
+      'What next?',
+      'Run stage',
+      'What next?',
+      'Complete task',
+    ]);
+  });
+
+  it("shows a wait for the tenant lock as TenantLocked retries of the first 'Run stage', naming the holder", async () => {
+    h.engine.setFaults({ tenantId: 'obs-held', neverHealthy: true });
+    const holder = await submit(h, {
+      configs: [tenantConfig(h.engine, 'obs-held', '2', ['app'])],
+      healthCheck: { intervalSeconds: 0.3, maxAttempts: 100, timeoutSeconds: 2 },
+    });
+    const waiting = await submit(h, { configs: [tenantConfig(h.engine, 'obs-held', '3', ['app'])] });
+    await waitForTask(h, waiting.plan.taskIds[0]!, (t) => t.status === 'PENDING');
+    h.engine.clearFaults({ tenantId: 'obs-held' });
+    await waitForPlan(h, holder.plan.planId, ['COMPLETED']);
+    await waitForPlan(h, waiting.plan.planId, ['COMPLETED']);
+
+    const task = await h.deps.store.requireTask(waiting.plan.taskIds[0]!);
+    const events = await executionHistory(task.executionArn);
+    const firstExit = events.findIndex((e) => e.type === 'TaskStateExited');
+    const locked = events
+      .slice(0, firstExit)
+      .filter((e) => e.type === 'TaskFailed' && e.taskFailedEventDetails?.error === 'TenantLocked');
+
+    expect(events[firstExit]?.stateExitedEventDetails?.name).toBe('Run stage');
+    expect(locked.length).toBeGreaterThan(0);
+    expect(locked[0]?.taskFailedEventDetails?.cause).toContain(holder.plan.taskIds[0]!);
+    expect(statesEntered(events)).toEqual(['Run stage', 'What next?', 'Complete task']);
   });
 });

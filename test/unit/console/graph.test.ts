@@ -12,7 +12,7 @@ describe('the graph of an ASL definition', () => {
 
     expect(graph.nodes.map((n) => n.name).sort()).toEqual(Object.keys(task.States).sort());
     expect(graph.edges).toContainEqual(
-      expect.objectContaining({ from: 'Take tenant lock', to: 'Record task failure', kind: 'catch' }),
+      expect.objectContaining({ from: 'Run stage', to: 'Record task failure', kind: 'catch' }),
     );
     expect(graph.edges).toContainEqual(
       expect.objectContaining({ from: 'What next?', to: 'Run stage', kind: 'choice' }),
@@ -23,7 +23,7 @@ describe('the graph of an ASL definition', () => {
     const graph = layout(task);
     const at = new Map(graph.nodes.map((n) => [n.name, n]));
 
-    expect(at.get('Take tenant lock')!.layer).toBe(0);
+    expect(at.get('Run stage')!.layer).toBe(0);
     for (const edge of graph.edges) {
       const down = at.get(edge.to)!.layer > at.get(edge.from)!.layer;
       expect(edge.back, `${edge.from} → ${edge.to}`).toBe(!down);
@@ -72,46 +72,42 @@ const exited = (name: string, n: number, output = '{}') =>
 describe('what the history says about each state', () => {
   it('marks visited states with their input and output, the running one as current, the others as not entered', () => {
     const runs = stateRuns(
-      ['Take tenant lock', 'What next?', 'Run stage', 'Task failed'],
-      [
-        entered('Take tenant lock', 0, '{"a":1}'),
-        exited('Take tenant lock', 1, '{"b":2}'),
-        entered('Run stage', 2),
-      ],
+      ['Run stage', 'What next?', 'Complete task', 'Task failed'],
+      [entered('Run stage', 0, '{"a":1}'), exited('Run stage', 1, '{"b":2}'), entered('Complete task', 2)],
       'RUNNING',
     );
 
-    expect(runs.get('Take tenant lock')).toMatchObject({
+    expect(runs.get('Run stage')).toMatchObject({
       mark: 'visited',
       visits: [{ input: '{"a":1}', output: '{"b":2}', enteredAt: at(0), exitedAt: at(1) }],
     });
-    expect(runs.get('Run stage')!.mark).toBe('current');
+    expect(runs.get('Complete task')!.mark).toBe('current');
     expect(runs.get('Task failed')!.mark).toBe('not-visited');
   });
 
   it('marks the state a caught failure left as failed, and a retried attempt that then succeeded as visited', () => {
     const runs = stateRuns(
-      ['Take tenant lock', 'Run stage', 'Record task failure'],
+      ['Run stage', 'Start new engine', 'Record task failure'],
       [
-        entered('Take tenant lock', 0),
+        entered('Run stage', 0),
         ev('TaskFailed', 1, { taskFailedEventDetails: { error: 'TenantLocked', cause: 'held' } }),
         ev('TaskScheduled', 2),
-        exited('Take tenant lock', 3),
-        entered('Run stage', 4),
-        ev('TaskFailed', 5, { taskFailedEventDetails: { error: 'StageFailed', cause: 'broadcast 503' } }),
+        exited('Run stage', 3),
+        entered('Start new engine', 4),
+        ev('TaskFailed', 5, { taskFailedEventDetails: { error: 'EngineExited', cause: 'exit 1' } }),
         entered('Record task failure', 6),
         exited('Record task failure', 7),
       ],
       'FAILED',
     );
 
-    expect(runs.get('Take tenant lock')!.mark).toBe('visited');
-    expect(runs.get('Take tenant lock')!.visits[0]!.retries).toEqual([
+    expect(runs.get('Run stage')!.mark).toBe('visited');
+    expect(runs.get('Run stage')!.visits[0]!.retries).toEqual([
       { error: 'TenantLocked', cause: 'held', at: at(2) },
     ]);
-    expect(runs.get('Run stage')).toMatchObject({
+    expect(runs.get('Start new engine')).toMatchObject({
       mark: 'failed',
-      visits: [{ error: { error: 'StageFailed', cause: 'broadcast 503' } }],
+      visits: [{ error: { error: 'EngineExited', cause: 'exit 1' } }],
     });
   });
 
