@@ -15,7 +15,7 @@ import {
 } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { taskIdFor } from '../keys.ts';
-import { type FailureInfo, isTerminalTask, type Task } from '../model.ts';
+import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model.ts';
 import { appendLogKeys } from '../observability.ts';
 import { remainingStages } from '../stages.ts';
 import type { StepInput } from '../steps.ts';
@@ -62,17 +62,36 @@ const leaseMs = (deps: Deps) => deps.settings.lockLeaseSeconds * 1000;
  * (throwing TenantLocked, which the machine retries, while another task holds it).
  */
 export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promise<LockResult> {
-  const taskId = taskIdFor(input.planId, input.index);
-  const result = (action: 'NEXT' | 'SKIP'): LockResult => ({
+  const { action } = await lockStep(deps, input);
+  return {
     planId: input.planId,
     index: input.index,
-    taskId,
+    taskId: taskIdFor(input.planId, input.index),
     engine: null,
     step: { action, launch: null },
-  });
+  };
+}
+
+/** The lock step's decision, with the task and plan as it left them, for the stage run in the same invocation. */
+interface LockOutcome {
+  action: 'NEXT' | 'SKIP';
+  task: Task;
+  plan?: Plan;
+  /** The lease was taken just now: no renewal is due before the first stage. */
+  leaseTaken: boolean;
+}
+
+async function lockStep(deps: Deps, input: StepInput<'takeLock'>): Promise<LockOutcome> {
+  const taskId = taskIdFor(input.planId, input.index);
   let task = await deps.store.requireTask(taskId);
+  const result = (action: 'NEXT' | 'SKIP', leaseTaken = false): LockOutcome => ({
+    action,
+    task,
+    plan: facts.plan,
+    leaseTaken,
+  });
   appendLogKeys({ tenantId: task.tenantId });
-  const facts: LockFacts = {
+  const facts: LockFacts & { plan?: Plan } = {
     task,
     executionArn: input.executionArn,
     purpose: input.purpose,
@@ -136,13 +155,14 @@ export async function takeLock(deps: Deps, input: StepInput<'takeLock'>): Promis
             )
           ).item;
         }
-        await lockTenant(deps, task, input);
-        return result('NEXT');
+        task = await lockTenant(deps, task, input);
+        return result('NEXT', true);
     }
   }
 }
 
-async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>) {
+/** Takes the tenant (or throws TenantLocked); returns the task as it is then. */
+async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>): Promise<Task> {
   const lock = await deps.store.acquireLock(task.tenantId, task, leaseMs(deps));
   if (!lock.acquired) {
     if (
@@ -156,14 +176,12 @@ async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>) 
     );
   }
   if (input.purpose === 'ROLLBACK') {
-    await deps.store.patchTask(task.taskId, {
-      fencingToken: lock.lock.fencingToken,
-      executionArn: input.executionArn,
-    });
-    return;
+    const set = { fencingToken: lock.lock.fencingToken, executionArn: input.executionArn };
+    await deps.store.patchTask(task.taskId, set);
+    return { ...task, ...set };
   }
   const now = deps.now().toISOString();
-  await deps.store.transitionTask(
+  const started = await deps.store.transitionTask(
     task.taskId,
     'start',
     {
@@ -176,6 +194,7 @@ async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>) 
     },
     task,
   );
+  return started.item;
 }
 
 export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'SKIP';
@@ -197,20 +216,25 @@ export interface StageReply {
  * RecoveryBackoff) do not.
  */
 export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promise<StageReply> {
-  if (!input.state.step) {
+  let task: Task;
+  let plan: Plan | undefined;
+  let leaseRenewed: boolean | undefined;
+  if (input.state.step) task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
+  else {
     const { planId, index, executionArn } = input;
-    const lock = await takeLock(deps, { planId, index, executionArn });
-    if (lock.step.action === 'SKIP') return { action: 'SKIP', launch: null, stage: null };
+    const lock = await lockStep(deps, { planId, index, executionArn });
+    if (lock.action === 'SKIP') return { action: 'SKIP', launch: null, stage: null };
+    ({ task, plan } = lock);
+    if (lock.leaseTaken) leaseRenewed = true;
   }
   const engine = input.state.engine;
-  let task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   let stage = remainingStages(task.stages, task.completedStages)[0];
   const reply = (action: StageAction, launch: unknown = null): StageReply => ({
     action,
     launch,
     stage: stage ?? null,
   });
-  const facts: BoundaryFacts = { task, executionArn: input.executionArn };
+  const facts: BoundaryFacts = { task, executionArn: input.executionArn, leaseRenewed };
   for (;;) {
     const boundary = decideBoundary(facts);
     if (boundary.do === 'run') {
@@ -252,7 +276,7 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
   }
 
   appendLogKeys({ tenantId: task.tenantId, stage });
-  const plan = await deps.store.requirePlan(task.planId);
+  plan ??= await deps.store.requirePlan(task.planId);
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (
       await deps.store.transitionTask(
