@@ -22,7 +22,7 @@ import {
   type Usage,
 } from './cost.ts';
 import { meter, resetMeter } from './instrument.ts';
-import { executionHistory, planBody, runPlan, type System } from './system.ts';
+import { executionHistory, type PlanRun, planBody, runPlan, type System } from './system.ts';
 
 export interface CostResult {
   tenants: number;
@@ -60,13 +60,18 @@ export async function measureCost(
 ): Promise<CostResult> {
   resetMeter();
   meter.on = true;
-  let run: Awaited<ReturnType<typeof runPlan>>;
+  let run: PlanRun;
   try {
     run = await runPlan(system, planBody(system, { ...options, maxConcurrency: 50 }), 10 * 60_000);
     await outboxDrained(system, run.plan.planId);
   } finally {
     meter.on = false;
   }
+  return costOfRun(system, run, options.stages);
+}
+
+/** What a metered plan run used and costs, per tenant deployment (the meter must have been on during it). */
+export async function costOfRun(system: System, run: PlanRun, stages: number): Promise<CostResult> {
   const { plan } = run;
 
   // State transitions, with AWS's counting rules.
@@ -160,7 +165,7 @@ export async function measureCost(
   };
   return {
     tenants: tasks.length,
-    stagesPerTask: options.stages,
+    stagesPerTask: stages,
     planStatus: plan.status,
     transitions: {
       planMachine,
@@ -189,7 +194,7 @@ export async function measureCost(
 }
 
 /** The publisher runs off the table's stream; wait until every event item of the plan reached the bus. */
-async function outboxDrained(system: System, planId: string) {
+export async function outboxDrained(system: System, planId: string) {
   const deadline = Date.now() + 30_000;
   let stored = 0;
   for (;;) {

@@ -12,6 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { PARTITION_KEY, SORT_KEY } from '../functions/core/table.ts';
 import { Functions } from '../local/lambda.ts';
 import { type AttributeValueLike, itemSize, writeUnits } from './cost.ts';
 
@@ -39,6 +40,14 @@ export interface Meter {
   dynamo: Map<string, DynamoUse>;
   /** Non-transactional puts: units computed from the item size vs units DynamoDB Local reported. */
   putCheck: { agree: number; differ: number };
+  /** Writes per wall-clock second, per item (`pk|sk`) and per partition key. */
+  writesPerSecond: Map<number, { items: Map<string, number>; partitions: Map<string, number> }>;
+}
+
+export interface WritePeaks {
+  /** The most writes any one item took in one second, and which item (`pk|sk`). */
+  item: { writesPerSecond: number; key: string };
+  partition: { writesPerSecond: number; key: string };
 }
 
 const scope = new AsyncLocalStorage<string>();
@@ -56,6 +65,7 @@ export const meter: Meter = {
   invocations: [],
   dynamo: new Map(),
   putCheck: { agree: 0, differ: 0 },
+  writesPerSecond: new Map(),
 };
 
 /** Runs `fn` as if it were the named function (e.g. the bench's submitPlan as the API function). */
@@ -65,6 +75,66 @@ export function resetMeter() {
   meter.invocations = [];
   meter.dynamo = new Map();
   meter.putCheck = { agree: 0, differ: 0 };
+  meter.writesPerSecond = new Map();
+}
+
+type Key = Record<string, unknown>;
+
+/** The keys of the items a write command writes (condition checks write nothing). */
+function writtenKeys(command: string, input: Record<string, unknown>): Key[] {
+  const keyOf = (request: { Item?: Key; Key?: Key } | undefined) =>
+    (request?.Key ?? request?.Item) as Key | undefined;
+  if (command === 'PutItemCommand' || command === 'UpdateItemCommand' || command === 'DeleteItemCommand')
+    return [keyOf(input as { Item?: Key; Key?: Key })].filter((k): k is Key => Boolean(k));
+  if (command === 'TransactWriteItemsCommand') {
+    return (
+      (input.TransactItems ?? []) as { Put?: { Item: Key }; Update?: { Key: Key }; Delete?: { Key: Key } }[]
+    )
+      .map((t) => keyOf(t.Put ?? t.Update ?? t.Delete))
+      .filter((k): k is Key => Boolean(k));
+  }
+  if (command === 'BatchWriteItemCommand') {
+    const requests = Object.values(
+      (input.RequestItems ?? {}) as Record<
+        string,
+        { PutRequest?: { Item: Key }; DeleteRequest?: { Key: Key } }[]
+      >,
+    ).flat();
+    return requests.map((r) => keyOf(r.PutRequest ?? r.DeleteRequest)).filter((k): k is Key => Boolean(k));
+  }
+  return [];
+}
+
+function countWrites(command: string, input: Record<string, unknown>) {
+  const keys = writtenKeys(command, input);
+  if (!keys.length) return;
+  const second = Math.floor(Date.now() / 1000);
+  let bucket = meter.writesPerSecond.get(second);
+  if (!bucket) {
+    bucket = { items: new Map(), partitions: new Map() };
+    meter.writesPerSecond.set(second, bucket);
+  }
+  for (const key of keys) {
+    const pk = String(key[PARTITION_KEY]);
+    const item = `${pk}|${String(key[SORT_KEY])}`;
+    bucket.items.set(item, (bucket.items.get(item) ?? 0) + 1);
+    bucket.partitions.set(pk, (bucket.partitions.get(pk) ?? 0) + 1);
+  }
+}
+
+/** The busiest item and partition key in any one second of what was metered. */
+export function writePeaks(): WritePeaks {
+  const peaks: WritePeaks = {
+    item: { writesPerSecond: 0, key: '' },
+    partition: { writesPerSecond: 0, key: '' },
+  };
+  for (const bucket of meter.writesPerSecond.values()) {
+    for (const [key, writes] of bucket.items)
+      if (writes > peaks.item.writesPerSecond) peaks.item = { writesPerSecond: writes, key };
+    for (const [key, writes] of bucket.partitions)
+      if (writes > peaks.partition.writesPerSecond) peaks.partition = { writesPerSecond: writes, key };
+  }
+  return peaks;
 }
 
 interface Capacity {
@@ -177,6 +247,7 @@ export function installInstrumentation(): Meter {
           recordFailure(String(context.commandName), input);
           throw error;
         }
+        countWrites(String(context.commandName), input);
         record(
           String(context.commandName),
           input,

@@ -1,5 +1,6 @@
 /** The results' shape, the targets from issue 8, and the table printed at the end of a run. */
 import type { CostResult } from './cost-run.ts';
+import type { WritePeaks } from './instrument.ts';
 import type { LockResult } from './locks.ts';
 import type { FloorResult, OverheadResult } from './orchestration.ts';
 import type { StartupResult } from './startup.ts';
@@ -19,14 +20,25 @@ export interface ScaleResult {
   dynamoPeakRssMb?: number;
   dynamoHwmMb?: number;
   failureReasons: Record<string, number>;
+  /** The plan item's size at the end of the run. */
+  planItemBytes: number;
+  /** Busiest item and partition key, in writes per second (from the metered writes). */
+  peakWrites: WritePeaks;
+  /** Per tenant deployment, when the plan ran to its end. */
+  cost?: {
+    usagePerTenant: CostResult['usagePerTenant'];
+    per1000Tenants: CostResult['per1000Tenants'];
+    transitionsPerTenant: number;
+  };
 }
 
 export interface BenchResults {
   date: string;
-  mode: 'quick' | 'full';
+  mode: 'quick' | 'full' | 'scale';
   machine: Record<string, unknown> & { cores: number; memoryGb: number; node: string; cpuModel: string };
   sizes: unknown;
-  orchestration: {
+  /** Absent in a `--scale` run. */
+  orchestration?: {
     dynamo: { startMs: number; pid?: number };
     runtimeStartMs: number;
     overhead: OverheadResult;
@@ -35,7 +47,7 @@ export interface BenchResults {
     locks: LockResult;
   };
   scale: ScaleResult[];
-  startup: { cold: StartupResult; warm?: StartupResult };
+  startup?: { cold: StartupResult; warm?: StartupResult };
   totalSeconds: number;
 }
 
@@ -48,6 +60,10 @@ export const TARGETS = {
   locksPerSecond: 500,
   startupSeconds: 10,
   usdPer1000Tenants: 0.25,
+  planItemBytes: 4096,
+  writesPerItemPerSecond: 50,
+  /** Per-tenant cost at 10,000 tenants within this fraction of the cost at 100. */
+  costDrift: 0.1,
 } as const;
 
 const f = (value: number | undefined, digits = 1) =>
@@ -57,13 +73,34 @@ const verdict = (ok: boolean | undefined) => (ok === undefined ? '—' : ok ? 'm
 /** Floor of one stage: its store calls plus the interpreter's cost for its states (one Task + one Choice). */
 export const floorMs = (floor: FloorResult) => floor.storeMs.p50 + floor.interpreterTaskChoiceMs;
 
+type Row = (what: string, measured: string, target?: string, ok?: boolean) => void;
+
 export function renderTable(r: BenchResults): string {
-  const { overhead, floor, cost, locks } = r.orchestration;
+  const rows: [string, string, string, string][] = [];
+  const row: Row = (what, measured, target = '', ok) =>
+    rows.push([what, measured, target, target ? verdict(ok) : '']);
+  if (r.orchestration) orchestrationRows(r.orchestration, row);
+  scaleRows(r.scale, row);
+  if (r.orchestration) lockRows(r.orchestration.locks, row);
+  if (r.startup) startupRows(r.startup, row);
+  if (r.orchestration) costRows(r.orchestration.cost, row);
+
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((rr) => rr[i]!.length), ['Measurement', 'Result', 'Target', ''][i]!.length),
+  );
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  const m = r.machine;
+  return [
+    `tenant-rollout bench (${r.mode}) ${r.date} — ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, commit ${String(m.commit)}${m.uncommittedChanges ? '+changes' : ''}`,
+    line(['Measurement', 'Result', 'Target', '']),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+  ].join('\n');
+}
+
+function orchestrationRows({ overhead, floor }: NonNullable<BenchResults['orchestration']>, row: Row) {
   const floorP50 = floorMs(floor);
   const cycle = overhead.stageCycleMs;
-  const rows: [string, string, string, string][] = [];
-  const row = (what: string, measured: string, target = '', ok?: boolean) =>
-    rows.push([what, measured, target, target ? verdict(ok) : '']);
 
   row(
     `Overhead per stage, p50/p95 (${overhead.tenants} tenants x ${overhead.stagesPerTask} stages, sequential)`,
@@ -92,7 +129,11 @@ export function renderTable(r: BenchResults): string {
     `<= ${TARGETS.overheadVsFloor}x`,
     cycle.p50 / floorP50 <= TARGETS.overheadVsFloor,
   );
-  for (const s of r.scale) {
+}
+
+function scaleRows(scale: readonly ScaleResult[], row: Row) {
+  const smallest = scale.find((s) => s.cost);
+  for (const s of scale) {
     const target =
       s.tenants === 1000
         ? TARGETS.tenants1000Seconds
@@ -111,7 +152,41 @@ export function renderTable(r: BenchResults): string {
       s.tenants === 10_000 ? `<= ${TARGETS.peakRssMb} MB` : '',
       s.tenants === 10_000 ? s.peakRssMb <= TARGETS.peakRssMb : undefined,
     );
+    row(
+      '  plan item size',
+      `${s.planItemBytes} B`,
+      `< ${TARGETS.planItemBytes} B`,
+      s.planItemBytes < TARGETS.planItemBytes,
+    );
+    row(
+      `  busiest item: ${s.peakWrites.item.key}`,
+      `${s.peakWrites.item.writesPerSecond} writes/s`,
+      `<= ${TARGETS.writesPerItemPerSecond}/s`,
+      s.peakWrites.item.writesPerSecond <= TARGETS.writesPerItemPerSecond,
+    );
+    row(
+      `  busiest partition key: ${s.peakWrites.partition.key}`,
+      `${s.peakWrites.partition.writesPerSecond} writes/s`,
+    );
+    if (!s.cost) {
+      row('  cost per tenant', 'n/a (the plan did not run to its end)');
+      continue;
+    }
+    const perTenant = s.cost.per1000Tenants.excludingEngines / 1000;
+    const reference = smallest?.cost ? smallest.cost.per1000Tenants.excludingEngines / 1000 : undefined;
+    const drift = reference ? perTenant / reference - 1 : undefined;
+    row(
+      `  cost per tenant, engines excluded (${f(s.cost.transitionsPerTenant, 1)} transitions, ${f(s.cost.usagePerTenant.writeUnits, 1)} WRU)`,
+      `$${perTenant.toFixed(7)}${drift !== undefined && s !== smallest ? ` (${drift >= 0 ? '+' : ''}${f(drift * 100)}% vs ${smallest!.tenants})` : ''}`,
+      s.tenants === 10_000 && drift !== undefined
+        ? `within ${TARGETS.costDrift * 100}% of ${smallest!.tenants}`
+        : '',
+      s.tenants === 10_000 && drift !== undefined ? Math.abs(drift) <= TARGETS.costDrift : undefined,
+    );
   }
+}
+
+function lockRows(locks: NonNullable<BenchResults['orchestration']>['locks'], row: Row) {
   row(
     `Lock acquisitions/s (${locks.acquisitions} distinct tenants, ${locks.inFlight} in flight)`,
     `${f(locks.perSecond, 0)}/s`,
@@ -122,9 +197,12 @@ export function renderTable(r: BenchResults): string {
     '  uncontended acquire, p50/p95',
     `${f(locks.uncontendedMs.p50, 2)} / ${f(locks.uncontendedMs.p95, 2)} ms`,
   );
+}
+
+function startupRows(startup: NonNullable<BenchResults['startup']>, row: Row) {
   for (const [label, s] of [
-    ['cold', r.startup.cold],
-    ['warm', r.startup.warm],
+    ['cold', startup.cold],
+    ['warm', startup.warm],
   ] as const) {
     if (!s) continue;
     const seconds = (s.healthyMs ?? s.readyLineMs ?? Number.NaN) / 1000;
@@ -135,6 +213,9 @@ export function renderTable(r: BenchResults): string {
       seconds <= TARGETS.startupSeconds,
     );
   }
+}
+
+function costRows(cost: CostResult, row: Row) {
   const c = cost.per1000Tenants;
   const u = cost.usagePerTenant;
   row(
@@ -151,16 +232,4 @@ export function renderTable(r: BenchResults): string {
     `$${f(c.lambda, 4)}`,
   );
   row('  engines included (Fargate, see engineAssumption)', `$${f(c.includingEngines, 4)}`);
-
-  const widths = [0, 1, 2, 3].map((i) =>
-    Math.max(...rows.map((rr) => rr[i]!.length), ['Measurement', 'Result', 'Target', ''][i]!.length),
-  );
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
-  const m = r.machine;
-  return [
-    `tenant-rollout bench (${r.mode}) ${r.date} — ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, commit ${String(m.commit)}${m.uncommittedChanges ? '+changes' : ''}`,
-    line(['Measurement', 'Result', 'Target', '']),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-  ].join('\n');
 }

@@ -10,6 +10,8 @@ import { type BenchResults, renderTable } from './report.ts';
 import { measureStartup } from './startup.ts';
 
 const quick = process.argv.includes('--quick');
+/** `--scale`: only the scale runs (the 10,000-tenant one takes minutes). */
+const scaleOnly = process.argv.includes('--scale');
 const repoRoot = new URL('../', import.meta.url).pathname;
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -28,6 +30,9 @@ const SIZES = quick
       locks: { uncontended: 500, total: 5000, inFlight: 32 },
       scale: [100, 1000, 10_000],
     };
+
+/** The scale runs' maxConcurrency: 100 tenants at once, as a large rollout would run. */
+const SCALE_CONCURRENCY = 100;
 
 function machine() {
   const git = (...args: string[]) => {
@@ -70,33 +75,41 @@ const startedAt = Date.now();
 const info = machine();
 log(`${quick ? 'quick' : 'full'} run on ${info.cores} cores, ${info.memoryGb} GB, Node ${info.node}`);
 
-log('orchestration overhead, floor, cost model, locks');
-const orchestration = (await runWorker({
-  kind: 'orchestration',
-  overhead: SIZES.overhead,
-  floor: SIZES.floor,
-  cost: SIZES.cost,
-  locks: SIZES.locks,
-})) as BenchResults['orchestration'];
+async function orchestrationRun() {
+  log('orchestration overhead, floor, cost model, locks');
+  return (await runWorker({
+    kind: 'orchestration',
+    overhead: SIZES.overhead,
+    floor: SIZES.floor,
+    cost: SIZES.cost,
+    locks: SIZES.locks,
+  })) as BenchResults['orchestration'];
+}
+
+async function startupRun() {
+  log('start-up: node local/main.ts to a healthy GET /v1/health');
+  return measureStartup({ warm: !quick });
+}
+
+const orchestration = scaleOnly ? undefined : await orchestrationRun();
 const scale: BenchResults['scale'] = [];
 for (const tenants of SIZES.scale) {
-  log(`scale: ${tenants} tenants x 2 stages at maxConcurrency 50`);
+  log(`scale: ${tenants} tenants x 2 stages at maxConcurrency ${SCALE_CONCURRENCY}`);
   scale.push(
     (await runWorker({
       kind: 'scale',
       tenants,
       stages: 2,
-      maxConcurrency: 50,
+      maxConcurrency: SCALE_CONCURRENCY,
       // The 10,000 run stops at its own 10-minute target, so the whole bench stays near 20 minutes.
       timeoutMs: tenants >= 10_000 ? 600_000 : Math.max(120_000, tenants * 600),
     })) as BenchResults['scale'][number],
   );
 }
-log('start-up: node local/main.ts to a healthy GET /v1/health');
-const startup = await measureStartup({ warm: !quick });
+const startup = scaleOnly ? undefined : await startupRun();
 const results: BenchResults = {
   date: new Date().toISOString(),
-  mode: quick ? 'quick' : 'full',
+  mode: quick ? 'quick' : scaleOnly ? 'scale' : 'full',
   machine: info,
   sizes: SIZES,
   orchestration,
@@ -108,7 +121,7 @@ results.totalSeconds = (Date.now() - startedAt) / 1000;
 
 const dir = new URL('./results/', import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
-const file = `${dir}${results.date.slice(0, 10)}${quick ? '-quick' : ''}.json`;
+const file = `${dir}${results.date.slice(0, 10)}-${results.mode}.json`;
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 process.stdout.write(`${renderTable(results)}\n`);
 log(`results written to ${file.replace(repoRoot, '')} (${Math.round(results.totalSeconds)} s in all)`);

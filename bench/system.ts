@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { type Deps, depsFromEnv } from '../functions/core/deps.ts';
-import type { Plan, RolloutEvent } from '../functions/core/model.ts';
+import type { PlanWithCounts, RolloutEvent } from '../functions/core/model.ts';
 import { submitPlan } from '../functions/core/orchestration/plan-flow.ts';
 import { FUNCTIONS, type FunctionSpec } from '../functions/manifest.ts';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.ts';
@@ -105,10 +105,16 @@ export function planBody(
   };
 }
 
-const TERMINAL: Plan['status'][] = ['COMPLETED', 'FAILED', 'CANCELLED', 'ROLLED_BACK', 'ROLLBACK_FAILED'];
+const TERMINAL: PlanWithCounts['status'][] = [
+  'COMPLETED',
+  'FAILED',
+  'CANCELLED',
+  'ROLLED_BACK',
+  'ROLLBACK_FAILED',
+];
 
 export interface PlanRun {
-  plan: Plan;
+  plan: PlanWithCounts;
   /** Submit call to the plan's endedAt (or to the deadline, when it did not end in time). */
   wallMs: number;
   finished: boolean;
@@ -126,7 +132,7 @@ export async function runPlan(
   const { plan: created } = await asFunction('api', () => submitPlan(system.deps, body));
   const deadline = submittedAt + timeoutMs;
   for (;;) {
-    const plan = await system.deps.store.getPlan(created.planId);
+    const plan = await system.deps.store.getPlanWithCounts(created.planId);
     if (plan && TERMINAL.includes(plan.status)) {
       const ended = plan.endedAt ? Date.parse(plan.endedAt) : Date.now();
       return { plan, wallMs: ended - submittedAt, submittedAt, finished: true };

@@ -4,13 +4,15 @@
  * Prints one `BENCH_RESULT <json>` line.
  */
 
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { planKey } from '../functions/core/keys.ts';
 import { startDynamoDbLocal } from '../local/dynamodb.ts';
-import { measureCost } from './cost-run.ts';
-import { installInstrumentation } from './instrument.ts';
+import { costOfRun, measureCost, outboxDrained } from './cost-run.ts';
+import { installInstrumentation, meter, resetMeter, writePeaks } from './instrument.ts';
 import { type Job, RESULT_PREFIX } from './jobs.ts';
 import { measureLocks } from './locks.ts';
 import { measureFloor, measureOverhead } from './orchestration.ts';
-import { dynamoPid, planBody, runPlan, sampleRss, startSystem, vmKb } from './system.ts';
+import { dynamoPid, type PlanRun, planBody, runPlan, sampleRss, startSystem, vmKb } from './system.ts';
 
 async function runJob(job: Job): Promise<unknown> {
   // Before any handler module is loaded: handlers build their store clients at import.
@@ -39,8 +41,19 @@ async function runJob(job: Job): Promise<unknown> {
       stages: job.stages,
       maxConcurrency: job.maxConcurrency,
     });
-    const run = await runPlan(system, body, job.timeoutMs, { partialOnTimeout: true });
+    resetMeter();
+    meter.on = true;
+    let run: PlanRun;
+    try {
+      run = await runPlan(system, body, job.timeoutMs, { partialOnTimeout: true });
+      if (run.finished) await outboxDrained(system, run.plan.planId);
+    } finally {
+      meter.on = false;
+    }
     const rss = sampler.stop();
+    const peaks = writePeaks();
+    // Per-tenant cost only of a plan that ran to its end: a stopped one has half-run tasks.
+    const cost = run.finished ? await costOfRun(system, run, job.stages) : undefined;
     const failureReasons = run.plan.failedTasks ? await failureCounts(system, run.plan.planId) : {};
     return {
       tenants: job.tenants,
@@ -57,11 +70,30 @@ async function runJob(job: Job): Promise<unknown> {
       dynamoPeakRssMb: rss.otherPeakRssMb,
       dynamoHwmMb: dynamo.pid ? (vmKb(dynamo.pid, 'VmHWM') ?? 0) / 1024 : undefined,
       failureReasons,
+      planItemBytes: await planItemBytes(system, run.plan.planId),
+      peakWrites: peaks,
+      ...(cost
+        ? {
+            cost: {
+              usagePerTenant: cost.usagePerTenant,
+              per1000Tenants: cost.per1000Tenants,
+              transitionsPerTenant: cost.transitions.perTenant,
+            },
+          }
+        : {}),
     };
   } finally {
     await system.stop();
     await db.stop();
   }
+}
+
+/** The plan item's size as stored (JSON of its attributes; DynamoDB's own measure is within a few bytes). */
+async function planItemBytes(system: Awaited<ReturnType<typeof startSystem>>, planId: string) {
+  const { Item } = await system.deps.store.ctx.doc.send(
+    new GetCommand({ TableName: system.deps.store.ctx.tableName, Key: planKey(planId) }),
+  );
+  return Item ? Buffer.byteLength(JSON.stringify(Item)) : 0;
 }
 
 /** Failed tasks by the first words of their failure message. */

@@ -78,7 +78,8 @@ const onTask = (op: OperationName) => (deps: Deps, taskId: string, body: object)
 
 async function createPlan(deps: Deps, body: unknown, idempotencyKey: string | undefined) {
   try {
-    const { plan, tasks, created, startError } = await submitPlan(deps, body, idempotencyKey);
+    const { plan, created, startError } = await submitPlan(deps, body, idempotencyKey);
+    const tasks = plan.taskIds;
     const result: TaskCreationResult = {
       planId: plan.planId,
       taskIds: plan.taskIds,
@@ -91,7 +92,7 @@ async function createPlan(deps: Deps, body: unknown, idempotencyKey: string | un
           : `plan created with ${tasks.length} task(s)`,
       ...(plan.failureInfo ? { failureInfo: plan.failureInfo } : {}),
     };
-    return ok(result, created ? 201 : 200);
+    return ok(result, !created ? 200 : plan.status === 'CREATING' ? 202 : 201);
   } catch (error) {
     // The store reports a key reused with another body as a Conflict that names the first plan.
     if (error instanceof Conflict && (error.details as { planId?: string } | undefined)?.planId) {
@@ -126,17 +127,22 @@ export const HANDLERS: Handlers = {
   },
   listPlans: async ({ deps, query }) => {
     const page = await deps.store.listPlans(query);
-    return ok({ plans: page.plans.map(planSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
+    const plans = await Promise.all(page.plans.map((plan) => deps.store.withCounts(plan)));
+    return ok({ plans: plans.map(planSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   getPlan: async ({ deps, params, headers }) => {
-    const plan = await deps.store.requirePlan(params.planId);
-    return ok(planView(plan, await deps.store.listTasks(plan.planId), linksFor(headers)));
+    const plan = await deps.store.withCounts(await deps.store.requirePlan(params.planId));
+    return ok(planView(plan, linksFor(headers)));
   },
   deletePlan: async ({ deps, params, query }) => ok(await removePlan(deps, params.planId, query)),
-  listPlanTasks: async ({ deps, params, headers }) => {
+  listPlanTasks: async ({ deps, params, query, headers }) => {
     await deps.store.requirePlan(params.planId);
     const links = linksFor(headers);
-    return ok({ tasks: (await deps.store.listTasks(params.planId)).map((t) => taskStatusInfo(t, links)) });
+    const page = await deps.store.listTaskPage(params.planId, { ...query, limit: query.limit ?? 100 });
+    return ok({
+      tasks: page.tasks.map((t) => taskStatusInfo(t, links)),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    });
   },
   listPlanEvents: async (ctx) => {
     const { deps, params, query, signal } = ctx;

@@ -18,6 +18,7 @@ import {
   executionQuery,
   healthSchema,
   listPlansQuery,
+  listTasksQuery,
   openApiDocumentSchema,
   planDeletionSchema,
   planListSchema,
@@ -140,6 +141,10 @@ export const ROUTES = [
     idempotencyKey: true,
     responses: {
       201: { description: 'plan created and started', schema: taskCreationResultSchema },
+      202: {
+        description: 'a large plan accepted: CREATING until every task is written, then it starts',
+        schema: taskCreationResultSchema,
+      },
       200: {
         description: 'a repeated Idempotency-Key (the first plan), or a dry run',
         schema: taskCreationResultSchema.or(dryRunResultSchema),
@@ -182,10 +187,11 @@ export const ROUTES = [
     path: '/v1/plans/{planId}/tasks',
     auth: 'bearer',
     operationId: 'listPlanTasks',
-    summary: "The plan's tasks in request order",
+    summary: "The plan's tasks in request order, a page at a time (?limit=&cursor=&status=&tenant=)",
     tag: 'plans',
     params: planParams,
-    responses: { 200: { description: 'TaskStatusInfo of every task', schema: taskListSchema } },
+    query: listTasksQuery,
+    responses: { 200: { description: 'one page of TaskStatusInfo', schema: taskListSchema } },
   }),
   route({
     method: 'GET',

@@ -65,6 +65,14 @@ export const consoleParams = z.strictObject({
   path: z.string().max(512, 'at most 512 characters'),
 });
 
+/** A page of a plan's tasks in request order, optionally one status or tenants whose id starts with `tenant`. */
+export const listTasksQuery = z.strictObject({
+  limit: integerIn(1, 1000).optional(),
+  cursor: z.string().max(2048, 'at most 2048 characters').optional(),
+  status: taskStatus.optional(),
+  tenant: id.optional(),
+});
+
 // ---- request bodies --------------------------------------------------------------------------------
 export const idempotencyKeySchema = z
   .string()
@@ -177,7 +185,11 @@ export const taskStatusInfoSchema = z.object({
   awsConsoleUrl: z.string().optional(),
 });
 export type TaskStatusInfo = z.infer<typeof taskStatusInfoSchema>;
-export const taskListSchema = z.object({ tasks: z.array(taskStatusInfoSchema) });
+export const taskListSchema = z.object({
+  tasks: z.array(taskStatusInfoSchema),
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  cursor: z.string().optional(),
+});
 
 const planCountersShape = {
   totalTasks: z.number().int(),
@@ -212,7 +224,6 @@ export const planViewSchema = planSummarySchema.extend({
   healthCheck: dryRunResultSchema.shape.settings.shape.healthCheck,
   broadcastPath: z.string(),
   idempotencyKey: z.string().optional(),
-  taskIds: z.array(z.string()),
   /** Tasks per status (statuses with no task are left out). */
   counts: z.record(z.string(), z.number().int()),
   /** Completed stages over all stages of all tasks. */

@@ -1,5 +1,5 @@
 /** How plans and tasks are shown to callers (pure). */
-import type { Plan, Task } from '../core/model.ts';
+import type { PlanWithCounts, Task } from '../core/model.ts';
 import type { PlanView, TaskStatusInfo } from './schemas.ts';
 
 /** Where links in a response point. */
@@ -63,7 +63,7 @@ export function taskStatusInfo(task: Task, links: Links): TaskStatusInfo {
   };
 }
 
-export function planSummary(plan: Plan) {
+export function planSummary(plan: PlanWithCounts) {
   return {
     planId: plan.planId,
     name: plan.name,
@@ -82,11 +82,8 @@ export function planSummary(plan: Plan) {
   };
 }
 
-export function planView(plan: Plan, tasks: readonly Task[], links: Links): PlanView {
-  const counts: Record<string, number> = {};
-  for (const task of tasks) counts[task.status] = (counts[task.status] ?? 0) + 1;
-  const stagesDone = tasks.reduce((sum, t) => sum + t.completedStages.length, 0);
-  const stagesTotal = tasks.reduce((sum, t) => sum + t.stages.length, 0);
+/** The plan with its counts, all from the plan item and its counter items (never a read of every task). */
+export function planView(plan: PlanWithCounts, links: Links): PlanView {
   return {
     ...planSummary(plan),
     sequenceId: plan.seq,
@@ -94,9 +91,8 @@ export function planView(plan: Plan, tasks: readonly Task[], links: Links): Plan
     healthCheck: plan.healthCheck,
     broadcastPath: plan.broadcastPath,
     ...(plan.idempotencyKey ? { idempotencyKey: plan.idempotencyKey } : {}),
-    taskIds: plan.taskIds,
-    counts,
-    progressPercent: percent(stagesDone, stagesTotal),
+    counts: plan.counts,
+    progressPercent: percent(plan.stagesDone, plan.totalStages),
     executionArn: plan.executionArn ?? null,
     ...consoleLinks(links, 'plans', plan.planId, plan.executionArn),
   };

@@ -10,6 +10,14 @@ export const planPk = (planId: string) => `PLAN#${planId}`;
 export const PLAN_SK = 'PLAN';
 export const TASK_SK_PREFIX = 'TASK#';
 export const taskSk = (taskId: string) => `${TASK_SK_PREFIX}${taskId}`;
+/**
+ * Task counts per status live in sharded counter items under the plan: each task
+ * always updates the same shard, so the writes of many finishing tasks spread.
+ */
+export const COUNTS_SK_PREFIX = 'COUNTS#';
+export const COUNTER_SHARDS = 32;
+export const countsSk = (taskIndex: number) =>
+  `${COUNTS_SK_PREFIX}${String(taskIndex % COUNTER_SHARDS).padStart(2, '0')}`;
 export const EVENT_SK_PREFIX = 'EVENT#';
 export const eventSk = (eventUlid: string) => `${EVENT_SK_PREFIX}${eventUlid}`;
 
@@ -37,6 +45,9 @@ export const createdSortKey = (createdAt: string, id: string) => `${createdAt}#$
 
 /** Task ids embed their plan id and request position, so a task is found from its id alone and sorts in request order. */
 export const taskIdFor = (planId: string, index: number) => `${planId}-${String(index).padStart(5, '0')}`;
+/** Every task id of a plan, computed: the plan item keeps no list. */
+export const taskIdsOf = (plan: { planId: string; totalTasks: number }) =>
+  Array.from({ length: plan.totalTasks }, (_, index) => taskIdFor(plan.planId, index));
 export function planIdOfTask(taskId: string): string | undefined {
   const match = /^([0-9A-HJKMNP-TV-Z]{26})-\d{5}$/.exec(taskId);
   return match?.[1];

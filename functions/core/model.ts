@@ -2,6 +2,7 @@
 import type { HealthCheckSettings, TenantDeployConfig } from './schemas.ts';
 
 export const PLAN_STATUSES = [
+  'CREATING',
   'CREATED',
   'RUNNING',
   'PAUSED',
@@ -128,15 +129,19 @@ export interface RolloutEvent {
   detail?: Record<string, unknown>;
 }
 
+/** Outcome counts shown with a plan (see decisions.ts planCounters); never stored on the plan item. */
 export interface PlanCounters {
-  totalTasks: number;
   completedTasks: number;
   failedTasks: number;
   cancelledTasks: number;
   rolledBackTasks: number;
 }
 
-export interface Plan extends PlanCounters {
+/** The plan item: constant size, whatever the number of tasks (tasks are found from {planId, index}). */
+export interface Plan {
+  totalTasks: number;
+  /** Stages over all tasks, for progress. */
+  totalStages: number;
   planId: string;
   name: string;
   status: PlanStatus;
@@ -146,7 +151,6 @@ export interface Plan extends PlanCounters {
   broadcastPath: string;
   provisionTimeoutSeconds: number;
   idempotencyKey?: string;
-  taskIds: string[];
   seq: number;
   createdAt: string;
   updatedAt: string;
@@ -160,6 +164,14 @@ export interface Plan extends PlanCounters {
   /** Finished tasks at the last PlanProgress event. */
   reportedProgress?: number;
   failureInfo?: FailureInfo;
+}
+
+/** A plan with the counts its counter items hold (summed on read). */
+export interface PlanWithCounts extends Plan, PlanCounters {
+  /** Tasks per status (statuses no task has are left out). */
+  counts: Partial<Record<TaskStatus, number>>;
+  /** Completed stages over all tasks. */
+  stagesDone: number;
 }
 
 /** Count of failed tasks, or a percentage of all tasks, that may fail before the plan stops starting tasks. */

@@ -99,6 +99,8 @@ export type EndingOperation = {
 export type TaskGuardView = Pick<Task, 'retryCount' | 'completedStages' | 'currentStage' | 'paused'>;
 
 export const PLAN_RULES = {
+  /** A plan created asynchronously has every task written. */
+  created: { from: ['CREATING'], to: 'CREATED', event: null },
   start: { from: ['CREATED'], to: 'RUNNING', event: 'PlanStarted' },
   pause: { from: ['RUNNING'], to: 'PAUSED', event: 'PlanPaused' },
   resume: { from: ['PAUSED'], to: 'RUNNING', event: 'PlanResumed' },
@@ -116,7 +118,7 @@ export const PLAN_RULES = {
     event: 'PlanProgress',
   },
   complete: { from: ['RUNNING', 'PAUSED'], to: 'COMPLETED', event: 'PlanCompleted' },
-  fail: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'PlanFailed' },
+  fail: { from: ['CREATING', 'CREATED', 'RUNNING', 'PAUSED'], to: 'FAILED', event: 'PlanFailed' },
   cancel: { from: ['CREATED', 'RUNNING', 'PAUSED'], to: 'CANCELLED', event: 'PlanCancelled' },
   /** Retrying failed tasks reopens a finished plan. */
   reopen: {

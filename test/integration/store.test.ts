@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { recoveryChange } from '../../functions/core/decisions.ts';
 import { IllegalTransition } from '../../functions/core/errors.ts';
-import { EVENT_SK_PREFIX, planPk } from '../../functions/core/keys.ts';
+import { EVENT_SK_PREFIX, planPk, taskIdsOf } from '../../functions/core/keys.ts';
 import { buildPlan, requestHash } from '../../functions/core/plans.ts';
 import { type PlanRequest, planRequestSchema } from '../../functions/core/schemas.ts';
 import { deploymentSettings } from '../../functions/core/settings.ts';
@@ -38,7 +38,8 @@ async function newPlan(tenants: string[], idempotencyKey?: string) {
     now: new Date(clock),
     idempotencyKey,
   });
-  return { ...built, result: await store.createPlan(built.plan, built.tasks, { idempotencyKey }) };
+  const result = await store.createPlan(built.plan, built.tasks, { idempotencyKey });
+  return { ...built, plan: { ...built.plan, taskIds: taskIdsOf(built.plan) }, result };
 }
 
 describe('plans', () => {
@@ -220,7 +221,7 @@ describe('transitions', () => {
 
     expect(lock.acquired).toBe(true);
     expect((await store.getLock('ending'))?.ownerTaskId).toBeUndefined();
-    expect((await store.getPlan(plan.planId))!.completedTasks).toBe(1);
+    expect((await store.getPlanWithCounts(plan.planId))!.completedTasks).toBe(1);
   });
 
   it('ends a task without touching a lock another task took over', async () => {
@@ -272,7 +273,7 @@ describe('transitions', () => {
     await store.transitionTask(taskId, 'start');
     await store.transitionTask(taskId, 'complete');
     const counted = await store.requirePlan(plan.planId);
-    await store.transitionPlan(plan.planId, 'complete', { set: { completedTasks: 1 } });
+    await store.transitionPlan(plan.planId, 'complete');
 
     const late = await store.transitionPlan(plan.planId, 'progress', {
       set: { reportedProgress: 1 },
@@ -313,6 +314,74 @@ describe('transitions', () => {
     expect(task.executionArn).toBe((supervisor.event ? supervisor : plan2).item.executionArn);
     const events = (await store.listEvents(plan.planId)).events.filter((e) => e.taskId === taskId);
     expect(events.filter((e) => e.type === 'TaskRetryStarted')).toHaveLength(1);
+  });
+
+  it('counts every task in exactly one status, exactly, while many change at once', async () => {
+    const tenants = Array.from({ length: 40 }, (_, i) => `counted-${i}`);
+    const { plan } = await newPlan(tenants);
+    await store.transitionPlan(plan.planId, 'start');
+
+    await Promise.all(
+      plan.taskIds.map(async (taskId, i) => {
+        await store.transitionTask(taskId, 'validate');
+        if (i % 4 === 0) return;
+        await store.transitionTask(taskId, 'start');
+        if (i % 4 === 1) return;
+        await store.transitionTask(taskId, 'stageSucceeded', { set: { completedStages: ['app'] } });
+        await store.transitionTask(taskId, i % 4 === 2 ? 'complete' : 'fail');
+      }),
+    );
+
+    const counted = await store.getPlanWithCounts(plan.planId);
+    expect(counted!.counts).toEqual({ VALIDATED: 10, RUNNING: 10, COMPLETED: 10, FAILED: 10 });
+    expect(counted).toMatchObject({ completedTasks: 10, failedTasks: 10, stagesDone: 20 });
+  });
+
+  it("pages through a plan's tasks in request order, by status and by tenant prefix", async () => {
+    const tenants = [...Array.from({ length: 7 }, (_, i) => `page-a${i}`), 'page-b0', 'page-b1'];
+    const { plan } = await newPlan(tenants);
+    for (const taskId of plan.taskIds.slice(0, 3)) await store.transitionTask(taskId, 'validate');
+
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listTaskPage(plan.planId, { limit: 4, ...(cursor ? { cursor } : {}) });
+      pages.push(page.tasks.map((t) => t.tenantId));
+      cursor = page.cursor;
+    } while (cursor);
+    const validated = await store.listTaskPage(plan.planId, { limit: 2, status: 'VALIDATED' });
+    const bees = await store.listTaskPage(plan.planId, { limit: 10, tenant: 'page-b' });
+
+    expect(pages.flat()).toEqual(tenants);
+    expect(pages[0]).toHaveLength(4);
+    expect(validated.tasks.map((t) => t.tenantId)).toEqual(['page-a0', 'page-a1']);
+    expect(validated.cursor).toBeDefined();
+    expect(bees).toEqual({
+      tasks: [
+        expect.objectContaining({ tenantId: 'page-b0' }),
+        expect.objectContaining({ tenantId: 'page-b1' }),
+      ],
+    });
+  });
+
+  it('stages the tasks of a CREATING plan, and writes each exactly once even when two runs race', async () => {
+    clock += 1000;
+    const tenants = Array.from({ length: 100 }, (_, i) => `staged-${i}`);
+    const built = buildPlan(request(tenants), deploymentSettings({}), {
+      planId: `01K${'9'.repeat(23)}`,
+      now: new Date(clock),
+    });
+
+    await store.createPlan({ ...built.plan, status: 'CREATING' }, built.tasks);
+    const listed = await store.getPlan(built.plan.planId);
+    const before = await store.listTasks(built.plan.planId);
+    await Promise.all([store.writeStagedTasks(built.plan.planId), store.writeStagedTasks(built.plan.planId)]);
+
+    expect(listed).toMatchObject({ status: 'CREATING', totalTasks: 100 });
+    expect(before).toEqual([]);
+    expect((await store.listTasks(built.plan.planId)).map((t) => t.tenantId)).toEqual(tenants);
+    const created = (await store.listEvents(built.plan.planId, { limit: 500 })).events;
+    expect(created.filter((e) => e.type === 'TaskCreated')).toHaveLength(100);
   });
 
   it('finds a tenant task through the tenant index, newest first', async () => {

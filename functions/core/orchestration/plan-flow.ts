@@ -1,11 +1,11 @@
 /** Creating and starting plans, the plan machine's steps, and closing a plan once its tasks are done. */
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { countStatuses, executionName, planCounters, planEnd } from '../decisions.ts';
+import { executionName, planCounters, planEnd } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
-import { isTerminalPlan, type Plan, type Task } from '../model.ts';
-import { logger } from '../observability.ts';
+import { taskIdsOf } from '../keys.ts';
+import { isTerminalPlan, type Plan } from '../model.ts';
 import { buildPlan, requestHash } from '../plans.ts';
 import { type PlanRequest, parseOrThrow, planRequestSchema } from '../schemas.ts';
 import type { StepInput } from '../steps.ts';
@@ -34,12 +34,21 @@ export async function startPlanExecution(
 }
 
 export interface SubmitResult {
-  plan: Plan;
-  tasks: Task[];
+  /** The plan item, with its task ids (computed: the item keeps no list). */
+  plan: Plan & { taskIds: string[] };
   created: boolean;
-  /** Why the plan machine did not start; the plan is stored (CREATED) and the supervisor starts it. */
+  /** Why the plan machine did not start; the plan is stored and the supervisor starts it. */
   startError?: string;
 }
+
+/**
+ * From this many tasks a plan is created asynchronously: the request stages the
+ * tasks in a few large items and answers CREATING; the plan machine writes them.
+ * Below it, writing every task within the request stays well inside API Gateway's
+ * 30 s integration timeout.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ */
+export const ASYNC_CREATION_MIN_TASKS = 500;
 
 /** Validates, stores and starts a plan (the API and the EventBridge rule both come here). */
 export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
@@ -50,23 +59,32 @@ export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: str
     now,
     ...(idempotencyKey ? { idempotencyKey } : {}),
   });
-  const { plan, created } = await deps.store.createPlan(built.plan, built.tasks, {
+  const status = built.tasks.length >= ASYNC_CREATION_MIN_TASKS ? 'CREATING' : 'CREATED';
+  const { plan, created } = await deps.store.createPlan({ ...built.plan, status }, built.tasks, {
     ...(idempotencyKey ? { idempotencyKey, requestHash: requestHash(request) } : {}),
   });
-  if (!created) return { plan, tasks: await deps.store.listTasks(plan.planId), created };
+  const withIds = { ...plan, taskIds: taskIdsOf(plan) };
+  if (!created) return { plan: withIds, created };
   try {
     const executionArn = await startPlanExecution(deps, plan);
-    return { plan: { ...plan, executionArn }, tasks: built.tasks, created };
+    return { plan: { ...withIds, executionArn }, created };
   } catch (error) {
-    // The plan is stored: it stays CREATED and the supervisor's next sweep starts it.
+    // The plan is stored: it stays as it is and the supervisor's next sweep starts it.
     const startError = `${(error as Error).name}: ${(error as Error).message}`;
-    return { plan, tasks: built.tasks, created, startError };
+    return { plan: withIds, created, startError };
   }
 }
 
-/** Plan machine, first state: RUNNING, and the task positions the Map fans out over. */
+/**
+ * Plan machine, first state: writes the tasks of a plan created asynchronously,
+ * marks it RUNNING, and lists the task positions the Map fans out over.
+ */
 export async function startPlan(deps: Deps, input: StepInput<'startPlan'>) {
   let plan = await deps.store.requirePlan(input.planId);
+  if (plan.status === 'CREATING') {
+    await deps.store.writeStagedTasks(plan.planId);
+    plan = (await deps.store.transitionPlan(plan.planId, 'created')).item;
+  }
   if (plan.status === 'CREATED') {
     plan = (
       await deps.store.transitionPlan(plan.planId, 'start', {
@@ -80,7 +98,7 @@ export async function startPlan(deps: Deps, input: StepInput<'startPlan'>) {
     planId: plan.planId,
     attempt: plan.attempt,
     maxConcurrency: plan.maxConcurrency,
-    indexes: plan.taskIds.map((_, i) => i),
+    indexes: Array.from({ length: plan.totalTasks }, (_, index) => index),
   };
 }
 
@@ -89,6 +107,8 @@ export async function finishPlan(deps: Deps, input: StepInput<'finishPlan'>) {
   const plan = await deps.store.requirePlan(input.planId);
   if (input.error) {
     if (isTerminalPlan(plan.status)) return { status: plan.status };
+    // A creation that failed leaves no task behind, so none can ever run.
+    if (plan.status === 'CREATING') await deps.store.removeCreatedItems(plan.planId);
     const failureInfo = failureFromStateError(input.error);
     const failed = await deps.store.transitionPlan(plan.planId, 'fail', {
       set: { failureInfo, endedAt: deps.now().toISOString() },
@@ -111,14 +131,14 @@ export async function finalizePlanIfDone(deps: Deps, planId: string): Promise<st
     (!plan.mapFinished || (plan.status !== 'RUNNING' && plan.status !== 'PAUSED'))
   )
     return plan.status;
-  const counts = countStatuses(await deps.store.listTasks(planId));
+  const { counts } = await deps.store.withCounts(plan);
   const end = planEnd(plan, counts);
   if (!end) return plan.status;
-  const counters = planCounters(counts);
   // The closing event carries the final counts: the supervisor must not follow it with a PlanProgress for the same ones.
+  const counters = planCounters(counts);
   const reportedProgress =
     counters.completedTasks + counters.failedTasks + counters.cancelledTasks + counters.rolledBackTasks;
-  const set = { endedAt: deps.now().toISOString(), ...counters, reportedProgress };
+  const set = { endedAt: deps.now().toISOString(), reportedProgress };
   try {
     const change =
       'failureInfo' in end

@@ -6,6 +6,7 @@ import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Deps } from '../deps.ts';
 import { probeEndpoints, type UnansweredEndpoint } from '../endpoint-probe.ts';
 import { IllegalTransition, NotFound } from '../errors.ts';
+import { taskIdsOf } from '../keys.ts';
 import { isTerminalPlan, isTerminalTask, type RolloutEvent, type Task } from '../model.ts';
 import { parseOrThrow, planRequestSchema } from '../schemas.ts';
 import { resolvePlanSettings } from '../settings.ts';
@@ -121,7 +122,7 @@ export async function removePlan(
     throw new IllegalTransition('PLAN', planId, plan.status, 'delete', 'cancel it first, or pass force=true');
   }
   const cancels = live && CANCELLABLE_PLAN.includes(plan.status);
-  const base = { planId, status: plan.status, cancelled: cancels, taskIds: plan.taskIds };
+  const base = { planId, status: plan.status, cancelled: cancels, taskIds: taskIdsOf(plan) };
   if (options.dryRun) return { ...base, dryRun: true, items: await deps.store.countPlanItems(planId) };
 
   if (cancels) await operatePlan(deps, planId, 'cancel');

@@ -26,7 +26,7 @@ export interface SweepReport {
   movedOn: string[];
 }
 
-const ACTIVE_PLAN_STATUSES = ['CREATED', 'RUNNING', 'PAUSED'] as const;
+const ACTIVE_PLAN_STATUSES = ['CREATING', 'CREATED', 'RUNNING', 'PAUSED'] as const;
 
 export async function sweep(deps: Deps): Promise<SweepReport> {
   const report: SweepReport = {

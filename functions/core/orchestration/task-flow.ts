@@ -130,7 +130,7 @@ async function lockStep(deps: Deps, input: StepInput<'takeLock'>): Promise<LockO
           `task ${taskId} lost its execution and was recovered ${task.recoveryCount} time(s); next recovery in ${Math.ceil(step.waitMs / 1000)} s`,
         );
       case 'read-plan': {
-        const plan = await deps.store.requirePlan(task.planId);
+        const plan = await deps.store.withCounts(await deps.store.requirePlan(task.planId));
         facts.plan = plan;
         facts.failedTasks = plan.failedTasks;
         continue;

@@ -8,9 +8,27 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { planCounters, type StatusCounts } from '../decisions.ts';
 import { Conflict, NotFound } from '../errors.ts';
-import { createdSortKey, idempotencyItemKey, PLAN_SK, PLANS_INDEX_PK, planKey, planPk } from '../keys.ts';
-import type { Plan, PlanStatus, RolloutEvent, Task } from '../model.ts';
+import {
+  COUNTS_SK_PREFIX,
+  createdSortKey,
+  idempotencyItemKey,
+  itemKey,
+  PLAN_SK,
+  PLANS_INDEX_PK,
+  planKey,
+  planPk,
+} from '../keys.ts';
+import {
+  type Plan,
+  type PlanStatus,
+  type PlanWithCounts,
+  type RolloutEvent,
+  TASK_STATUSES,
+  type Task,
+  type TaskStatus,
+} from '../model.ts';
 import { logger } from '../observability.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY } from '../table.ts';
 import { decidePlan, type PlanOperation } from '../transitions.ts';
@@ -19,17 +37,74 @@ import {
   encodeCursor,
   inPartition,
   isConditionFailure,
+  queryAll,
   queryPages,
   type StoreContext,
   stripKeys,
   withOptimisticRetry,
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
-import { taskItem } from './tasks.ts';
+import { STAGES_DONE, taskItem } from './tasks.ts';
 import { guardedStatusUpdate, type TransactItems, updateExisting } from './update.ts';
 
-/** Tasks per transaction: each task is written with its TaskCreated event, and a transaction holds at most 100 items. */
-const TASKS_PER_TRANSACTION = 50;
+/**
+ * Tasks per transaction: each task is written with its TaskCreated event (plus, for a
+ * staged chunk, the chunk's removal), and a transaction holds at most 100 items and 4 MB.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-dynamodb-transactions
+ */
+const TASKS_PER_TRANSACTION = 45;
+/**
+ * A staged chunk holds the task records of one transaction and stays well under
+ * DynamoDB's 400 KB item size (the 4 MB transaction then holds the chunk's tasks twice at most).
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+ */
+const STAGED_CHUNK_BYTES = 300_000;
+/** Concurrent writes while creating a plan. */
+const WRITES_IN_PARALLEL = 8;
+
+const STAGED_SK_PREFIX = 'STAGED#';
+const stagedSk = (n: number) => `${STAGED_SK_PREFIX}${String(n).padStart(5, '0')}`;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Chunks of at most TASKS_PER_TRANSACTION tasks and STAGED_CHUNK_BYTES of JSON. */
+function stagingChunks(tasks: readonly Task[]): Task[][] {
+  const out: Task[][] = [];
+  let current: Task[] = [];
+  let bytes = 0;
+  for (const task of tasks) {
+    const size = Buffer.byteLength(JSON.stringify(task));
+    if (current.length && (current.length >= TASKS_PER_TRANSACTION || bytes + size > STAGED_CHUNK_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(task);
+    bytes += size;
+  }
+  if (current.length) out.push(current);
+  return out;
+}
+
+/** Runs `work` over `items`, at most `limit` at a time; the first failure fails the whole. */
+async function inParallel<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<unknown>,
+) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
 
 export interface CreatePlanOptions {
   idempotencyKey?: string;
@@ -95,6 +170,33 @@ export function planStore(ctx: StoreContext) {
     return deleted;
   }
 
+  /** Tasks with their TaskCreated events in one transaction (plus `extra`, e.g. a staged chunk's removal). */
+  async function writeTasks(tasks: readonly Task[], extra?: TransactItems[number]) {
+    await ctx.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          ...tasks.flatMap((task) => {
+            const { item: event } = buildEvent(ctx, 'TaskCreated', {
+              planId: task.planId,
+              taskId: task.taskId,
+              tenantId: task.tenantId,
+              sequenceType: 'TASK',
+              sequenceId: task.seq,
+              status: task.status,
+              completedStages: 0,
+              totalStages: task.stages.length,
+            });
+            return [
+              { Put: { TableName: ctx.tableName, Item: taskItem(task) } },
+              { Put: { TableName: ctx.tableName, Item: event } },
+            ];
+          }),
+          ...(extra ? [extra] : []),
+        ],
+      }),
+    );
+  }
+
   async function waitUntilVisible(planId: string, timeoutMs = 10_000): Promise<Plan> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -104,6 +206,27 @@ export function planStore(ctx: StoreContext) {
         throw new Conflict(`plan ${planId} for this Idempotency-Key is still being created`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** The plan with its task counts, summed from its counter items (CREATED is what the total leaves). */
+  async function withCounts(plan: Plan): Promise<PlanWithCounts> {
+    const items = await queryAll(ctx, {
+      ...inPartition(planPk(plan.planId), COUNTS_SK_PREFIX),
+      ConsistentRead: true,
+    });
+    const counts: StatusCounts = {};
+    let stagesDone = 0;
+    for (const item of items) {
+      for (const [name, value] of Object.entries(item)) {
+        if (name === STAGES_DONE) stagesDone += value as number;
+        else if ((TASK_STATUSES as readonly string[]).includes(name))
+          counts[name as TaskStatus] = (counts[name as TaskStatus] ?? 0) + (value as number);
+      }
+    }
+    const counted = Object.values(counts).reduce((sum, n) => sum + n, 0);
+    if (plan.totalTasks > counted) counts.CREATED = plan.totalTasks - counted;
+    for (const status of Object.keys(counts) as TaskStatus[]) if (!counts[status]) delete counts[status];
+    return { ...plan, ...planCounters(counts), counts, stagesDone };
   }
 
   /** The one way a plan changes: expected status, sequence bump and event in one transaction. */
@@ -129,18 +252,14 @@ export function planStore(ctx: StoreContext) {
       ];
       let event: RolloutEvent | undefined;
       if (decision.event) {
+        const { completedTasks, failedTasks } = await withCounts(plan);
         const built = buildEvent(
           ctx,
           decision.event,
           { planId, sequenceType: 'PLAN', sequenceId: nextSeq, status: decision.to },
           {
             failureInfo: change.failureInfo,
-            detail: {
-              totalTasks: updated.totalTasks,
-              completedTasks: updated.completedTasks,
-              failedTasks: updated.failedTasks,
-              ...change.detail,
-            },
+            detail: { totalTasks: updated.totalTasks, completedTasks, failedTasks, ...change.detail },
           },
         );
         event = built.event;
@@ -159,8 +278,10 @@ export function planStore(ctx: StoreContext) {
 
     /**
      * Writes the plan hidden, then its tasks (each with its TaskCreated event) in
-     * transactions, then makes it visible. A failure removes what was written, so
-     * a half-created plan is never seen. The same idempotency key returns the first plan.
+     * parallel transactions, then makes it visible. A CREATING plan gets its tasks
+     * staged in chunk items instead, for the plan machine to write (writeStagedTasks);
+     * it is visible (as CREATING) at once. A failure removes what was written, so a
+     * half-created plan is never seen. The same idempotency key returns the first plan.
      */
     async createPlan(
       plan: Plan,
@@ -216,27 +337,18 @@ export function planStore(ctx: StoreContext) {
             ExpressionAttributeNames: { '#pk': PARTITION_KEY },
           }),
         );
-        for (let i = 0; i < tasks.length; i += TASKS_PER_TRANSACTION) {
-          const chunk = tasks.slice(i, i + TASKS_PER_TRANSACTION);
-          await ctx.doc.send(
-            new TransactWriteCommand({
-              TransactItems: chunk.flatMap((task) => {
-                const { item: event } = buildEvent(ctx, 'TaskCreated', {
-                  planId: task.planId,
-                  taskId: task.taskId,
-                  tenantId: task.tenantId,
-                  sequenceType: 'TASK',
-                  sequenceId: task.seq,
-                  status: task.status,
-                  completedStages: 0,
-                  totalStages: task.stages.length,
-                });
-                return [
-                  { Put: { TableName: ctx.tableName, Item: taskItem(task) } },
-                  { Put: { TableName: ctx.tableName, Item: event } },
-                ];
+        if (plan.status === 'CREATING') {
+          await inParallel(stagingChunks(tasks), WRITES_IN_PARALLEL, (chunk, n) =>
+            ctx.doc.send(
+              new PutCommand({
+                TableName: ctx.tableName,
+                Item: { ...itemKey(planPk(plan.planId), stagedSk(n)), kind: 'STAGED', tasks: chunk },
               }),
-            }),
+            ),
+          );
+        } else {
+          await inParallel(chunks(tasks, TASKS_PER_TRANSACTION), WRITES_IN_PARALLEL, (chunk) =>
+            writeTasks(chunk),
           );
         }
         await ctx.doc.send(
@@ -276,6 +388,44 @@ export function planStore(ctx: StoreContext) {
       return { plan, created: true };
     },
 
+    /**
+     * Writes the tasks a CREATING plan staged, each chunk in one transaction with its
+     * TaskCreated events and the chunk's removal, so a repeated run (a restarted plan
+     * execution) writes every task exactly once.
+     */
+    async writeStagedTasks(planId: string): Promise<void> {
+      const staged = await queryAll(ctx, {
+        ...inPartition(planPk(planId), STAGED_SK_PREFIX),
+        ProjectionExpression: '#pk, #sk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+        ConsistentRead: true,
+      });
+      await inParallel(staged, WRITES_IN_PARALLEL, async (key) => {
+        const item = await ctx.doc.send(
+          new GetCommand({ TableName: ctx.tableName, Key: key, ConsistentRead: true }),
+        );
+        if (!item.Item) return;
+        try {
+          await writeTasks(item.Item.tasks as Task[], {
+            Delete: {
+              TableName: ctx.tableName,
+              Key: key,
+              ConditionExpression: 'attribute_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+            },
+          });
+        } catch (error) {
+          // Another run of the plan machine wrote this chunk first.
+          if (!isConditionFailure(error)) throw error;
+        }
+      });
+    },
+
+    /** Removes every task, event and staged chunk of a plan whose creation failed, keeping the plan item. */
+    async removeCreatedItems(planId: string): Promise<void> {
+      await deletePartition(planId, true);
+    },
+
     /** Plans newest first; `cursor` continues where the previous page ended. */
     async listPlans(options: { status?: PlanStatus; limit?: number; cursor?: string } = {}) {
       const page = await ctx.doc.send(
@@ -307,7 +457,7 @@ export function planStore(ctx: StoreContext) {
 
     /** Emits PlanProgress when tasks finished since the last one; nothing otherwise. */
     async reportPlanProgress(planId: string): Promise<RolloutEvent | undefined> {
-      const plan = await requirePlan(planId);
+      const plan = await withCounts(await requirePlan(planId));
       const finished = plan.completedTasks + plan.failedTasks + plan.cancelledTasks + plan.rolledBackTasks;
       if (finished === (plan.reportedProgress ?? 0)) return undefined;
       // Counted from this read: after a transition since (the plan's verdict, say), the next sweep reports.
@@ -317,6 +467,13 @@ export function planStore(ctx: StoreContext) {
         ifSeq: plan.seq,
       });
       return event;
+    },
+
+    withCounts,
+
+    async getPlanWithCounts(planId: string): Promise<PlanWithCounts | undefined> {
+      const plan = await getPlan(planId);
+      return plan ? withCounts(plan) : undefined;
     },
 
     /** Removes the plan from listings first, then everything under it, then the plan and its idempotency key. */

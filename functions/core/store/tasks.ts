@@ -1,17 +1,13 @@
 /** Task items and the single transition authority for tasks. */
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
-import { planIdOfTask, planKey, planPk, TASK_SK_PREFIX, taskKey, tenantPk } from '../keys.ts';
-import {
-  isTerminalTask,
-  type PlanCounters,
-  type RolloutEvent,
-  type Task,
-  type TaskStatus,
-} from '../model.ts';
+import { countsSk, itemKey, planIdOfTask, planPk, TASK_SK_PREFIX, taskKey, tenantPk } from '../keys.ts';
+import { isTerminalTask, type RolloutEvent, type Task, type TaskStatus } from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { decideTask, type TaskOperation } from '../transitions.ts';
 import {
+  decodeCursor,
+  encodeCursor,
   inPartition,
   isConditionFailure,
   queryAll,
@@ -21,7 +17,7 @@ import {
 } from './context.ts';
 import { buildEvent, type EventDetails } from './events.ts';
 import { readLock, releaseInTransaction } from './locks.ts';
-import { guardedStatusUpdate, type TransactItems, updateExisting } from './update.ts';
+import { guardedStatusUpdate, type TransactItems, updateExisting, updateParts } from './update.ts';
 
 export type TaskFields = Partial<
   Omit<Task, 'taskId' | 'planId' | 'tenantId' | 'status' | 'seq' | 'index' | 'config'>
@@ -51,24 +47,30 @@ export const taskItem = (task: Task) => ({
   ...task,
 });
 
-type OutcomeCounter = keyof Omit<PlanCounters, 'totalTasks'>;
-const OUTCOME_COUNTER: Partial<Record<TaskStatus, OutcomeCounter>> = {
-  COMPLETED: 'completedTasks',
-  FAILED: 'failedTasks',
-  ROLLBACK_FAILED: 'failedTasks',
-  CANCELLED: 'cancelledTasks',
-  ROLLED_BACK: 'rolledBackTasks',
-};
+/** The count attribute of completed stages on a counter item (status counts use the status names). */
+export const STAGES_DONE = 'stagesDone';
 
-/** What a status change does to the plan's outcome counters: the status left counts one less, the one entered one more. */
-function counterDeltas(from: TaskStatus, to: TaskStatus): Partial<Record<OutcomeCounter, number>> {
-  const deltas: Partial<Record<OutcomeCounter, number>> = {};
-  if (from === to) return deltas;
-  const left = OUTCOME_COUNTER[from];
-  const entered = OUTCOME_COUNTER[to];
-  if (left) deltas[left] = (deltas[left] ?? 0) - 1;
-  if (entered) deltas[entered] = (deltas[entered] ?? 0) + 1;
-  return deltas;
+/**
+ * The counter update of a transition: the status left counts one less, the one
+ * entered one more, and completed stages by how many the transition added or
+ * cleared. CREATED is not counted: it is whatever the plan's total leaves.
+ */
+function counterUpdate(tableName: string, before: Task, after: Task): TransactItems[number] | undefined {
+  const add: Record<string, number> = {};
+  if (before.status !== after.status) {
+    if (before.status !== 'CREATED') add[before.status] = -1;
+    add[after.status] = 1;
+  }
+  const stages = after.completedStages.length - before.completedStages.length;
+  if (stages) add[STAGES_DONE] = stages;
+  if (!Object.keys(add).length) return undefined;
+  return {
+    Update: {
+      TableName: tableName,
+      Key: itemKey(planPk(before.planId), countsSk(before.index)),
+      ...updateParts({}, [], add),
+    },
+  };
 }
 
 export function taskStore(ctx: StoreContext) {
@@ -104,6 +106,50 @@ export function taskStore(ctx: StoreContext) {
       return items.map((item) => stripKeys<Task>(item));
     },
 
+    /**
+     * One page of a plan's tasks in request order, optionally only those in a status
+     * or whose tenant id starts with `tenant`. A page holds up to `limit` tasks; the
+     * cursor is absent after the last one.
+     */
+    async listTaskPage(
+      planId: string,
+      options: { limit: number; cursor?: string; status?: TaskStatus; tenant?: string },
+    ): Promise<{ tasks: Task[]; cursor?: string }> {
+      const filters = [
+        ...(options.status ? ['#status = :status'] : []),
+        ...(options.tenant ? ['begins_with(tenantId, :tenant)'] : []),
+      ];
+      const base = inPartition(planPk(planId), TASK_SK_PREFIX);
+      const tasks: Task[] = [];
+      let startKey = decodeCursor(options.cursor);
+      // A filtered query reads a page and then drops what does not match: keep reading until the page is full.
+      do {
+        const page = await ctx.doc.send(
+          new QueryCommand({
+            TableName: ctx.tableName,
+            ...base,
+            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+            ExpressionAttributeNames: {
+              ...base.ExpressionAttributeNames,
+              ...(options.status ? { '#status': 'status' } : {}),
+            },
+            ExpressionAttributeValues: {
+              ...base.ExpressionAttributeValues,
+              ...(options.status ? { ':status': options.status } : {}),
+              ...(options.tenant ? { ':tenant': options.tenant } : {}),
+            },
+            Limit: options.limit - tasks.length,
+            ExclusiveStartKey: startKey,
+            ConsistentRead: true,
+          }),
+        );
+        tasks.push(...(page.Items ?? []).map((item) => stripKeys<Task>(item)));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && tasks.length < options.limit);
+      const cursor = encodeCursor(startKey);
+      return { tasks, ...(cursor ? { cursor } : {}) };
+    },
+
     /** A tenant's tasks across plans, newest first. */
     async tasksByTenant(tenantId: string, limit = 20): Promise<Task[]> {
       const page = await ctx.doc.send(
@@ -122,7 +168,8 @@ export function taskStore(ctx: StoreContext) {
 
     /**
      * The one way a task changes: checks the expected status, moves it, bumps the
-     * task's sequence and writes the event, all in one transaction. A move into a
+     * task's sequence, writes the event and moves the plan's status counts, all in
+     * one transaction, so the counts are exact. A move into a
      * terminal status frees the task's tenant lock in that same transaction, so no
      * task is ever seen finished while it holds its tenant. Concurrent callers
      * retry on fresh state, so sequences have no gaps and no duplicates.
@@ -135,13 +182,11 @@ export function taskStore(ctx: StoreContext) {
       known?: Task,
     ): Promise<TransitionResult<Task>> {
       let snapshot = known;
-      let from: TaskStatus | undefined;
       let before: Task | undefined;
       const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
         const task = snapshot ?? (await requireTask(taskId));
         snapshot = undefined;
         before = task;
-        from = task.status;
         if (change.ifSeq !== undefined && task.seq !== change.ifSeq) return { item: task };
         const decision = decideTask(taskId, operation, task);
         const now = ctx.now().toISOString();
@@ -158,6 +203,8 @@ export function taskStore(ctx: StoreContext) {
             task,
           ),
         ];
+        const counted = counterUpdate(ctx.tableName, task, updated);
+        if (counted) writes.push(counted);
         if (isTerminalTask(decision.to) && !isTerminalTask(task.status)) {
           const lock = await readLock(ctx, task.tenantId);
           writes.push(releaseInTransaction(ctx.tableName, task.tenantId, taskId, lock));
@@ -191,8 +238,6 @@ export function taskStore(ctx: StoreContext) {
         await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
         return { item: updated, event };
       }, `transition ${operation} of task ${taskId}`);
-      const deltas = counterDeltas(from!, result.item.status);
-      if (Object.keys(deltas).length) await addPlanCounters(ctx, result.item.planId, deltas);
       if (result.event && before) ctx.onTransition?.(result.event, before, result.item);
       return result;
     },
@@ -257,24 +302,4 @@ export function taskStore(ctx: StoreContext) {
       );
     },
   };
-}
-
-/**
- * Adds to the plan's counters. Deliberately outside the task's transaction and
- * unconditional: every finishing task touches the plan item, and a sequence check
- * there would serialize all of them. The counters are progress for people; the
- * plan's final transition recounts its tasks.
- */
-async function addPlanCounters(
-  ctx: StoreContext,
-  planId: string,
-  counters: Partial<Omit<PlanCounters, 'totalTasks'>>,
-) {
-  await ctx.doc.send(
-    new UpdateCommand({
-      TableName: ctx.tableName,
-      Key: planKey(planId),
-      ...updateExisting({}, [], counters as Record<string, number>),
-    }),
-  );
 }

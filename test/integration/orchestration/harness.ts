@@ -77,7 +77,7 @@ export async function waitForPlan(
 ) {
   return eventually(
     async () => {
-      const plan = await h.deps.store.getPlan(planId);
+      const plan = await h.deps.store.getPlanWithCounts(planId);
       return plan && statuses.includes(plan.status) ? plan : undefined;
     },
     timeoutMs,

@@ -43,12 +43,13 @@ const emfMetrics = (line: Line): string[] => {
 describe('function logs on the local runtime', () => {
   it('writes JSON lines under ROLLOUT_HOME/logs carrying the plan, its tasks, tenants and stages, and EMF metrics', async () => {
     h.engine.setFaults({ tenantId: 'obs-bad', service: 'db', failBroadcast: 503 });
-    const { plan, tasks } = await submit(h, {
+    const { plan } = await submit(h, {
       maxConcurrency: 2,
       configs: [tenantConfig(h.engine, 'obs-good', '2'), tenantConfig(h.engine, 'obs-bad', '2')],
     });
     const done: Plan = await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED']);
     expect(done.status).toBe('FAILED');
+    const tasks = await h.deps.store.listTasks(plan.planId);
     const tenantOf = new Map(tasks.map((t) => [t.taskId, t.tenantId]));
 
     const logs = await eventually(async () => {

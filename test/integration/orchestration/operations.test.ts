@@ -268,6 +268,20 @@ describe('rollback', () => {
     ).toBe(true);
   });
 
+  it('counts a rolled-back task as rolled back, no longer as completed', async () => {
+    const { plan } = await submit(h, {
+      configs: ['counted-1', 'counted-2'].map((t) => tenantConfig(h.engine, t, '2', ['app'])),
+    });
+    await waitForPlan(h, plan.planId, ['COMPLETED']);
+
+    await rollbackTask(h.deps, plan.taskIds[0]!);
+    await waitForTask(h, plan.taskIds[0]!, (t) => t.status === 'ROLLED_BACK');
+
+    const counted = await h.deps.store.getPlanWithCounts(plan.planId);
+    expect(counted).toMatchObject({ status: 'COMPLETED', completedTasks: 1, rolledBackTasks: 1 });
+    expect(counted!.counts).toEqual({ COMPLETED: 1, ROLLED_BACK: 1 });
+  });
+
   it('marks the rollback failed when the previous version cannot be confirmed', async () => {
     const first = await submit(h, { configs: [tenantConfig(h.engine, 'stuck', '2')] });
     await waitForPlan(h, first.plan.planId, ['COMPLETED']);

@@ -71,10 +71,9 @@ describe('ending a task', () => {
       healthCheck: { ...FAST_HEALTH, maxAttempts: 40 },
       configs: tenants.map((t) => tenantConfig(h.engine, t, '3')),
     });
-    const tasks = [
-      ...(await h.deps.store.listTasks(first.plan.planId)),
-      ...(await h.deps.store.listTasks(second.plan.planId)),
-    ];
+    const firstTasks = await h.deps.store.listTasks(first.plan.planId);
+    const secondTasks = await h.deps.store.listTasks(second.plan.planId);
+    const tasks = [...firstTasks, ...secondTasks];
 
     const violations: string[] = [];
     const seen = new Set<TaskStatus>();
@@ -91,7 +90,7 @@ describe('ending a task', () => {
     })();
 
     await Promise.all([
-      ...first.tasks.map(async (task, i) => {
+      ...firstTasks.map(async (task, i) => {
         if (fate(i) === 'cancel-running') {
           await waitForTask(h, task.taskId, inFirstStage);
           await cancelUnlessEnded(task.taskId);
@@ -102,7 +101,7 @@ describe('ending a task', () => {
           await cancelUnlessEnded(task.taskId);
         }
       }),
-      ...second.tasks
+      ...secondTasks
         .filter((_, i) => i % 2 === 0)
         .map(async (task) => {
           await waitForTask(h, task.taskId, (t) => !['CREATED', 'VALIDATED'].includes(t.status), 120_000);

@@ -62,7 +62,6 @@ const plan = (tasks: TaskInfo[], extra: Partial<PlanInfo> = {}): PlanInfo => {
       timeoutSeconds: 2,
     },
     broadcastPath: '/config',
-    taskIds: tasks.map((t) => t.taskId),
     counts,
     progressPercent: 50,
     executionArn: null,

@@ -187,10 +187,11 @@ describe('plan lifecycle', () => {
     }),
   );
 
-  it('a created plan can reach every status', () => {
-    const seen = reachable<PlanStatus>('CREATED', planMoves);
+  it('a plan being created can reach every status, and nothing returns to CREATING', () => {
+    const seen = reachable<PlanStatus>('CREATING', planMoves);
 
     expect([...seen].sort()).toEqual([...PLAN_STATUSES].sort());
+    expect(planMoves.filter((m) => m.to === 'CREATING')).toEqual([]);
   });
 
   it('a finished plan moves again only by a retry (reopen) or a rollback', () => {
