@@ -141,7 +141,7 @@ CANCELLED or ROLLBACK_FAILED (plan watch, events --follow) or the API is unhealt
       if (options.tenant) {
         const has = await Promise.all(
           page.plans.map(
-            async (p) => (await planTasks(client(), p.planId, { tenant: options.tenant })).length > 0,
+            async (p) => (await planTasks(client(), p.planId, { tenant: options.tenant }, 1)).length > 0,
           ),
         );
         page.plans = page.plans.filter((_, i) => has[i]);

@@ -36,9 +36,26 @@ export interface TaskFilter {
 export const matches = (filter: TaskFilter) => (task: { tenantId?: string; status: string }) =>
   (!filter.tenant || task.tenantId === filter.tenant) && (!filter.status || task.status === filter.status);
 
-export async function planTasks(client: Client, planId: string, filter: TaskFilter = {}) {
-  const { tasks } = await client.request<{ tasks: TaskInfo[] }>('GET', `/v1/plans/${seg(planId)}/tasks`);
-  return tasks.filter(matches(filter));
+/** The API's largest page of tasks. */
+const TASKS_PER_PAGE = 1000;
+
+/**
+ * A plan's tasks matching the filter, read page by page; the server filters by status and tenant-id
+ * prefix, the exact tenant match is checked here. Stops after `atMost` matches.
+ */
+export async function planTasks(client: Client, planId: string, filter: TaskFilter = {}, atMost = Infinity) {
+  const found: TaskInfo[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.request<{ tasks: TaskInfo[]; cursor?: string }>(
+      'GET',
+      `/v1/plans/${seg(planId)}/tasks`,
+      { query: { limit: TASKS_PER_PAGE, status: filter.status, tenant: filter.tenant, cursor } },
+    );
+    found.push(...page.tasks.filter(matches(filter)));
+    cursor = page.cursor;
+  } while (cursor && found.length < atMost);
+  return found.slice(0, atMost);
 }
 
 async function snapshot(client: Client, planId: string, filter: TaskFilter) {

@@ -269,8 +269,11 @@ describe('rollback', () => {
   });
 
   it('counts a rolled-back task as rolled back, no longer as completed', async () => {
+    const tenants = ['counted-1', 'counted-2'];
+    const first = await submit(h, { configs: tenants.map((t) => tenantConfig(h.engine, t, '1', ['app'])) });
+    await waitForPlan(h, first.plan.planId, ['COMPLETED']);
     const { plan } = await submit(h, {
-      configs: ['counted-1', 'counted-2'].map((t) => tenantConfig(h.engine, t, '2', ['app'])),
+      configs: tenants.map((t) => tenantConfig(h.engine, t, '2', ['app'])),
     });
     await waitForPlan(h, plan.planId, ['COMPLETED']);
 
