@@ -69,7 +69,7 @@ export const meter: Meter = {
 };
 
 /** Runs `fn` as if it were the named function (e.g. the bench's submitPlan as the API function). */
-export const asFunction = <T>(name: string, fn: () => Promise<T>) => scope.run(name, fn);
+export const asFunction = <T>(name: string, fn: () => T): T => scope.run(name, fn);
 
 export function resetMeter() {
   meter.invocations = [];

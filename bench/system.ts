@@ -12,6 +12,7 @@ import { type Deps, depsFromEnv } from '../functions/core/deps.ts';
 import type { PlanWithCounts, RolloutEvent } from '../functions/core/model.ts';
 import { submitPlan } from '../functions/core/orchestration/plan-flow.ts';
 import { FUNCTIONS, type FunctionSpec } from '../functions/manifest.ts';
+import { type ApiServer, startApiServer } from '../local/api-server.ts';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime.ts';
 import { STATE_MACHINES, type StateMachineSpec } from '../statemachines/index.ts';
 import { type InstantEndpoints, startInstantEndpoints } from './endpoints.ts';
@@ -49,6 +50,9 @@ export const BENCH_HEALTH = { intervalSeconds: 0.01, maxAttempts: 10 };
 export interface System {
   runtime: LocalRuntime;
   deps: Deps;
+  /** The HTTP API, as `npm start` serves it (each request runs as the api function). */
+  api: ApiServer;
+  token: string;
   endpoints: InstantEndpoints;
   logs: string[];
   stop(): Promise<void>;
@@ -68,12 +72,24 @@ export async function startSystem(dynamoEndpoint: string): Promise<System> {
     },
   });
   const deps = depsFromEnv();
+  const token = randomUUID();
+  const api = await startApiServer({
+    deps,
+    token,
+    asApiFunction: (dispatch) => asFunction('api', dispatch),
+    log: (line) => {
+      if (logs.length < 1000) logs.push(line);
+    },
+  });
   return {
     runtime,
     deps,
+    api,
+    token,
     endpoints,
     logs,
     async stop() {
+      await api.close();
       await runtime.stop();
       await endpoints.stop();
     },
@@ -119,6 +135,8 @@ export interface PlanRun {
   wallMs: number;
   finished: boolean;
   submittedAt: number;
+  /** How long POST /v1/plans took to answer, when the plan was posted over HTTP. */
+  acceptMs?: number;
 }
 
 /** Submits as the API function would (so metering attributes the plan's creation to it) and waits for the end. */
@@ -126,20 +144,35 @@ export async function runPlan(
   system: System,
   body: unknown,
   timeoutMs: number,
-  options: { partialOnTimeout?: boolean } = {},
+  options: { partialOnTimeout?: boolean; overHttp?: boolean } = {},
 ): Promise<PlanRun> {
   const submittedAt = Date.now();
-  const { plan: created } = await asFunction('api', () => submitPlan(system.deps, body));
+  let created: { planId: string };
+  let acceptMs: number | undefined;
+  if (options.overHttp) {
+    const response = await fetch(`${system.api.url}/v1/plans`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${system.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = (await response.json()) as { planId: string };
+    acceptMs = Date.now() - submittedAt;
+    if (response.status !== 201 && response.status !== 202)
+      throw new Error(`POST /v1/plans answered ${response.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+    created = answer;
+  } else {
+    created = (await asFunction('api', () => submitPlan(system.deps, body))).plan;
+  }
   const deadline = submittedAt + timeoutMs;
   for (;;) {
     const plan = await system.deps.store.getPlanWithCounts(created.planId);
     if (plan && TERMINAL.includes(plan.status)) {
       const ended = plan.endedAt ? Date.parse(plan.endedAt) : Date.now();
-      return { plan, wallMs: ended - submittedAt, submittedAt, finished: true };
+      return { plan, wallMs: ended - submittedAt, submittedAt, finished: true, acceptMs };
     }
     if (Date.now() > deadline) {
       if (options.partialOnTimeout && plan)
-        return { plan, wallMs: Date.now() - submittedAt, submittedAt, finished: false };
+        return { plan, wallMs: Date.now() - submittedAt, submittedAt, finished: false, acceptMs };
       throw new Error(`plan ${created.planId} not finished after ${timeoutMs} ms (status ${plan?.status})`);
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -46,7 +46,7 @@ async function runJob(job: Job): Promise<unknown> {
     meter.on = true;
     let run: PlanRun;
     try {
-      run = await runPlan(system, body, job.timeoutMs, { partialOnTimeout: true });
+      run = await runPlan(system, body, job.timeoutMs, { partialOnTimeout: true, overHttp: true });
       if (run.finished) await outboxDrained(system, run.plan.planId);
     } finally {
       meter.on = false;
@@ -65,6 +65,7 @@ async function runJob(job: Job): Promise<unknown> {
       completedTasks: run.plan.completedTasks,
       failedTasks: run.plan.failedTasks,
       wallSeconds: run.wallMs / 1000,
+      acceptSeconds: (run.acceptMs ?? 0) / 1000,
       tenantsPerSecond: (run.plan.completedTasks + run.plan.failedTasks) / (run.wallMs / 1000),
       rssBeforeMb: rssBefore,
       peakRssMb: rss.peakRssMb,

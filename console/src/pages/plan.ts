@@ -19,15 +19,12 @@ interface TaskPage {
   cursor?: string;
 }
 
-/**
- * Tasks one page at a time. When the API pages (`{tasks, cursor}` with `limit`), filters go to the
- * server and pages follow its cursor; an API that answers every task at once is paged here.
- */
+/** Tasks one page at a time: the server filters (status, tenant-id prefix) and pages; pages follow its cursor. */
 class TaskPager {
   private cursors: (string | undefined)[] = [undefined];
   page = 0;
   hasNext = false;
-  /** Known only when every task came at once. */
+  /** Known only when the first page is the only one. */
   total: number | undefined;
   filters = { status: '', tenant: '' };
 
@@ -38,10 +35,6 @@ class TaskPager {
     this.planId = planId;
     this.signal = signal;
   }
-
-  private matches = (t: TaskStatusInfo) =>
-    (!this.filters.status || t.status === this.filters.status) &&
-    (!this.filters.tenant || t.tenantId.toLowerCase().includes(this.filters.tenant.toLowerCase()));
 
   reset() {
     this.page = 0;
@@ -60,17 +53,10 @@ class TaskPager {
       })}`,
       { signal: this.signal },
     );
-    // Filtering what came back again is harmless when the server filtered already.
-    const matching = reply.tasks.filter(this.matches);
-    if (reply.tasks.length > TASKS_PER_PAGE) {
-      this.total = matching.length;
-      this.hasNext = (this.page + 1) * TASKS_PER_PAGE < matching.length;
-      return matching.slice(this.page * TASKS_PER_PAGE, (this.page + 1) * TASKS_PER_PAGE);
-    }
-    this.total = reply.cursor === undefined && this.page === 0 ? matching.length : undefined;
+    this.total = reply.cursor === undefined && this.page === 0 ? reply.tasks.length : undefined;
     this.cursors[this.page + 1] = reply.cursor;
     this.hasNext = reply.cursor !== undefined;
-    return matching;
+    return reply.tasks;
   }
 }
 
@@ -134,7 +120,13 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
   const planId = params.planId!;
   const header = h('div', { class: 'summary' });
   const actions = h('div');
-  const search = h('input', { id: 'tenant-search', type: 'search', name: 'tenant', autocomplete: 'off' });
+  const search = h('input', {
+    id: 'tenant-search',
+    type: 'search',
+    name: 'tenant',
+    autocomplete: 'off',
+    placeholder: 'tenant id starts with…',
+  });
   const statusSelect = h(
     'select',
     { id: 'task-status', name: 'status' },

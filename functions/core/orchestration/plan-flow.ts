@@ -107,9 +107,13 @@ export async function finishPlan(deps: Deps, input: StepInput<'finishPlan'>) {
   const plan = await deps.store.requirePlan(input.planId);
   if (input.error) {
     if (isTerminalPlan(plan.status)) return { status: plan.status };
-    // A creation that failed leaves no task behind, so none can ever run.
-    if (plan.status === 'CREATING') await deps.store.removeCreatedItems(plan.planId);
     const failureInfo = failureFromStateError(input.error);
+    // A creation that failed leaves no task behind, so none can ever run. Abandoned first: a
+    // Start plan still writing (its invocation timed out) can then add nothing after the removal.
+    if (plan.status === 'CREATING') {
+      await deps.store.abandonCreation(plan.planId, failureInfo);
+      await deps.store.removeCreatedItems(plan.planId);
+    }
     const failed = await deps.store.transitionPlan(plan.planId, 'fail', {
       set: { failureInfo, endedAt: deps.now().toISOString() },
       failureInfo,

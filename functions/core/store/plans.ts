@@ -21,6 +21,7 @@ import {
   planPk,
 } from '../keys.ts';
 import {
+  type FailureInfo,
   type Plan,
   type PlanStatus,
   type PlanWithCounts,
@@ -171,7 +172,7 @@ export function planStore(ctx: StoreContext) {
   }
 
   /** Tasks with their TaskCreated events in one transaction (plus `extra`, e.g. a staged chunk's removal). */
-  async function writeTasks(tasks: readonly Task[], extra?: TransactItems[number]) {
+  async function writeTasks(tasks: readonly Task[], extra: TransactItems = []) {
     await ctx.doc.send(
       new TransactWriteCommand({
         TransactItems: [
@@ -191,7 +192,7 @@ export function planStore(ctx: StoreContext) {
               { Put: { TableName: ctx.tableName, Item: event } },
             ];
           }),
-          ...(extra ? [extra] : []),
+          ...extra,
         ],
       }),
     );
@@ -394,6 +395,17 @@ export function planStore(ctx: StoreContext) {
      * execution) writes every task exactly once.
      */
     async writeStagedTasks(planId: string): Promise<void> {
+      // A chunk commits only while its plan's creation still stands: once abandonCreation has
+      // committed, no task can appear behind removeCreatedItems.
+      const creationStands: TransactItems[number] = {
+        ConditionCheck: {
+          TableName: ctx.tableName,
+          Key: planKey(planId),
+          ConditionExpression: '#status = :creating AND attribute_not_exists(failureInfo)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':creating': 'CREATING' },
+        },
+      };
       const staged = await queryAll(ctx, {
         ...inPartition(planPk(planId), STAGED_SK_PREFIX),
         ProjectionExpression: '#pk, #sk',
@@ -406,19 +418,52 @@ export function planStore(ctx: StoreContext) {
         );
         if (!item.Item) return;
         try {
-          await writeTasks(item.Item.tasks as Task[], {
-            Delete: {
-              TableName: ctx.tableName,
-              Key: key,
-              ConditionExpression: 'attribute_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          await writeTasks(item.Item.tasks as Task[], [
+            {
+              Delete: {
+                TableName: ctx.tableName,
+                Key: key,
+                ConditionExpression: 'attribute_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+              },
             },
-          });
+            creationStands,
+          ]);
         } catch (error) {
-          // Another run of the plan machine wrote this chunk first.
+          // Another run of the plan machine wrote this chunk first, or the creation was abandoned (checked below).
           if (!isConditionFailure(error)) throw error;
         }
       });
+      const plan = await readPlan(planId);
+      if (plan?.status !== 'CREATING' || plan.failureInfo)
+        throw new Conflict(`the creation of plan ${planId} was abandoned`);
+    },
+
+    /**
+     * Stops a CREATING plan's task writes for good (see writeStagedTasks): records why, while
+     * the plan is still CREATING. False when it no longer is.
+     */
+    async abandonCreation(planId: string, failureInfo: FailureInfo): Promise<boolean> {
+      try {
+        await ctx.doc.send(
+          new UpdateCommand({
+            TableName: ctx.tableName,
+            Key: planKey(planId),
+            UpdateExpression: 'SET failureInfo = :failure, updatedAt = :now',
+            ConditionExpression: '#status = :creating',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':failure': failureInfo,
+              ':now': ctx.now().toISOString(),
+              ':creating': 'CREATING',
+            },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
     },
 
     /** Removes every task, event and staged chunk of a plan whose creation failed, keeping the plan item. */

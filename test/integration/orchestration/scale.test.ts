@@ -1,13 +1,17 @@
 /**
  * Ten thousand tenants in one plan, through the API: accepted at once as CREATING,
- * a plan item of constant size, listed whole only once every task is written, and
- * no state payload anywhere near Step Functions' 256 KiB.
+ * a plan item of constant size, listed whole only once every task is written, the
+ * idempotency key answering with the first plan, and no state payload anywhere near
+ * Step Functions' 256 KiB. A plan requested on EventBridge is created the same way.
  */
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../../functions/api/dispatch.ts';
+import { resource } from '../../../functions/core/deps.ts';
 import { planKey, planPk, TASK_SK_PREFIX } from '../../../functions/core/keys.ts';
+import { PLAN_REQUESTED_DETAIL_TYPE } from '../../../functions/core/resources.ts';
 import { inPartition, queryPages } from '../../../functions/core/store/context.ts';
 import { eventually } from '../support.ts';
 import { FAST_HEALTH, type Harness, startHarness, tenantConfig } from './harness.ts';
@@ -36,6 +40,46 @@ async function countTasks(planId: string): Promise<number> {
   }
   return count;
 }
+
+/**
+ * Lists the plan until it is no longer CREATING; each listing records the total it showed and, once
+ * it is past CREATING, how many tasks were stored at that moment.
+ */
+async function listingsUntilCreated(planId: string, timeoutMs: number) {
+  const listings: { status: string; totalTasks: number; tasks?: number }[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const listed = (await h.deps.store.listPlans({ limit: 100 })).plans.find((p) => p.planId === planId);
+    if (listed && listed.status !== 'CREATING') {
+      listings.push({
+        status: listed.status,
+        totalTasks: listed.totalTasks,
+        tasks: await countTasks(planId),
+      });
+      return listings;
+    }
+    if (listed) listings.push({ status: listed.status, totalTasks: listed.totalTasks });
+    if (Date.now() > deadline) throw new Error(`plan ${planId} was still CREATING after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const post = (body: string, idempotencyKey: string) =>
+  dispatch(
+    h.deps,
+    {
+      method: 'POST',
+      path: '/v1/plans',
+      query: {},
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+      body,
+    },
+    { token: TOKEN },
+  );
 
 async function history(executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
@@ -66,46 +110,29 @@ function largestPayload(events: readonly HistoryEvent[]): number {
 }
 
 describe('a plan of ten thousand tenants', () => {
-  it('is accepted as CREATING, keeps a small plan item, is whole once listed as created, and keeps every state payload small', async () => {
+  it('is accepted as CREATING, keeps a small plan item, is whole once listed as created, answers a repeated key with the first plan, and keeps every state payload small', async () => {
     const configs = Array.from({ length: TENANTS }, (_, i) => tenantConfig(h.engine, `scale-${i}`, '2'));
+    // maxConcurrency 1: the test needs the Map started, not ten thousand rollouts.
+    const body = JSON.stringify({
+      name: 'ten thousand',
+      maxConcurrency: 1,
+      healthCheck: FAST_HEALTH,
+      configs,
+    });
 
-    const reply = await dispatch(
-      h.deps,
-      {
-        method: 'POST',
-        path: '/v1/plans',
-        query: {},
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 'ten thousand', healthCheck: FAST_HEALTH, configs }),
-      },
-      { token: TOKEN },
-    );
+    const reply = await post(body, 'ten-thousand');
+    const repeated = await post(body, 'ten-thousand');
 
     expect(reply.status).toBe(202);
     const accepted = JSON.parse(reply.body!) as { planId: string; status: string; taskIds: string[] };
     expect(accepted.status).toBe('CREATING');
     expect(accepted.taskIds).toHaveLength(TENANTS);
     const { planId } = accepted;
+    expect(repeated.status).toBe(200);
+    expect(JSON.parse(repeated.body!)).toMatchObject({ planId, taskIds: accepted.taskIds });
 
     // Every time the plan is listed it is either still CREATING (nothing started), or whole.
-    const listings: { status: string; totalTasks: number; tasks?: number }[] = [];
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      const listed = (await h.deps.store.listPlans({ limit: 100 })).plans.find((p) => p.planId === planId);
-      if (!listed) throw new Error(`plan ${planId} is not listed`);
-      if (listed.status === 'CREATING') {
-        listings.push({ status: listed.status, totalTasks: listed.totalTasks });
-      } else {
-        listings.push({
-          status: listed.status,
-          totalTasks: listed.totalTasks,
-          tasks: await countTasks(planId),
-        });
-        break;
-      }
-      if (Date.now() > deadline) throw new Error('the plan was still CREATING after 240 s');
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const listings = await listingsUntilCreated(planId, 240_000);
     expect(listings.every((l) => l.totalTasks === TENANTS)).toBe(true);
     expect(listings.at(-1)).toMatchObject({ tasks: TENANTS });
     expect(listings.at(-1)?.status).not.toBe('FAILED');
@@ -127,4 +154,42 @@ describe('a plan of ten thousand tenants', () => {
     }, 60_000);
     expect(largestPayload(events)).toBeLessThan(STATE_PAYLOAD_LIMIT / 4);
   }, 360_000);
+});
+
+describe('a large plan requested on EventBridge', () => {
+  it('is created the same way: CREATING, then whole, and a redelivered event returns the first plan', async () => {
+    // Large enough to be created asynchronously, small enough for an EventBridge entry (256 KB).
+    const tenants = 600;
+    const name = 'requested on the bus';
+    const configs = Array.from({ length: tenants }, (_, i) =>
+      tenantConfig(h.engine, `bus-${i}`, '2', ['app']),
+    );
+    const detail = JSON.stringify({ name, maxConcurrency: 1, healthCheck: FAST_HEALTH, configs });
+
+    const put = await h.deps.events.send(
+      new PutEventsCommand({
+        Entries: [
+          {
+            EventBusName: resource(h.deps, 'eventBusName'),
+            Source: 'scale.test',
+            DetailType: PLAN_REQUESTED_DETAIL_TYPE,
+            Detail: detail,
+          },
+        ],
+      }),
+    );
+    expect(put.FailedEntryCount).toBe(0);
+    const planId = await eventually(async () => {
+      const { plans } = await h.deps.store.listPlans({ limit: 100 });
+      return plans.find((p) => p.name === name)?.planId;
+    }, 60_000);
+    const listings = await listingsUntilCreated(planId, 120_000);
+    const event = h.runtime.bus.archive().find((e) => e.id === put.Entries?.[0]?.EventId);
+    const redelivered = await h.runtime.invokeFunction('plan-requested', event);
+
+    expect(listings.every((l) => l.totalTasks === tenants)).toBe(true);
+    expect(listings.at(-1)).toMatchObject({ tasks: tenants });
+    expect(listings.at(-1)?.status).not.toBe('FAILED');
+    expect(redelivered).toEqual({ planId, created: false });
+  }, 180_000);
 });

@@ -1,0 +1,68 @@
+/**
+ * A large plan whose asynchronous creation fails: the plan machine's Start plan is given
+ * one second (by configuration) to write ten thousand tasks, so its invocation times out.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatch } from '../../../functions/api/dispatch.ts';
+import { planPk } from '../../../functions/core/keys.ts';
+import { inPartition, queryAll } from '../../../functions/core/store/context.ts';
+import { SORT_KEY } from '../../../functions/core/table.ts';
+import { FUNCTIONS } from '../../../functions/manifest.ts';
+import { FAST_HEALTH, type Harness, startHarness, tenantConfig, waitForPlan } from './harness.ts';
+
+const TENANTS = 10_000;
+const TOKEN = 'creation-test-token';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({
+    functions: FUNCTIONS.map((f) => (f.name === 'start-plan' ? { ...f, timeoutSeconds: 1 } : f)),
+  });
+});
+afterAll(async () => {
+  await h?.stop();
+});
+
+const post = (body: string) =>
+  dispatch(
+    h.deps,
+    {
+      method: 'POST',
+      path: '/v1/plans',
+      query: {},
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'doomed',
+      },
+      body,
+    },
+    { token: TOKEN },
+  );
+
+describe('a large plan whose creation fails', () => {
+  it('ends FAILED with the reason, leaves no task, staged chunk or count behind, and keeps answering its key with it', async () => {
+    const configs = Array.from({ length: TENANTS }, (_, i) => tenantConfig(h.engine, `doomed-${i}`, '2'));
+    const body = JSON.stringify({ name: 'doomed', healthCheck: FAST_HEALTH, configs });
+
+    const reply = await post(body);
+    expect(reply.status).toBe(202);
+    const { planId } = JSON.parse(reply.body!) as { planId: string };
+    const failed = await waitForPlan(h, planId, ['FAILED'], 120_000);
+    // The timed-out invocation goes on writing in the background (as middy leaves it): whatever it sends now
+    // must be refused, or tasks would show up here.
+    const left = await queryAll(h.deps.store.ctx, { ...inPartition(planPk(planId)), ConsistentRead: true });
+    const repeated = await post(body);
+
+    // middy ends the handler just before Lambda's own timeout, as TimeoutError.
+    expect(failed.failureInfo?.message).toMatch(/^TimeoutError/);
+    expect(failed.totalTasks).toBe(TENANTS);
+    const kinds = new Set(left.map((item) => String(item[SORT_KEY]).split('#')[0]));
+    expect([...kinds].sort()).toEqual(['EVENT', 'PLAN']);
+    const events = left.filter((item) => String(item[SORT_KEY]).startsWith('EVENT'));
+    expect(events.map((e) => e.type)).toEqual(['PlanFailed']);
+    expect(await h.deps.store.getLock('doomed-0')).toBeUndefined();
+    expect(repeated.status).toBe(200);
+    expect(JSON.parse(repeated.body!)).toMatchObject({ planId, status: 'FAILED' });
+  }, 300_000);
+});
