@@ -36,6 +36,8 @@ export interface CostResult {
     /** Task-machine transitions per state name, summed over all tasks. */
     byState: Record<string, number>;
     retries: number;
+    /** Task histories counted (the runtime keeps 1,000); the other tasks count as their average. */
+    historiesRead: number;
   };
   lambda: Record<string, { invocations: number; gbSeconds: number; p50Ms: number; memoryMb: number }>;
   dynamodb: Record<
@@ -80,9 +82,13 @@ export async function costOfRun(system: System, run: PlanRun, stages: number): P
   const tasks = await system.deps.store.listTasks(plan.planId);
   let taskMachines = 0;
   let retries = 0;
+  let sampled = 0;
   const byState: Record<string, number> = {};
   for (const task of tasks) {
     const history = await executionHistory(system, task.executionArn!);
+    // The in-memory runtime keeps the histories of its last 1,000 finished executions only.
+    if (!history.length) continue;
+    sampled++;
     const counted = countStateTransitions(history);
     taskMachines += counted.total;
     retries += counted.retries;
@@ -91,6 +97,11 @@ export async function costOfRun(system: System, run: PlanRun, stages: number): P
       if (name && event.type?.endsWith('StateEntered')) byState[name] = (byState[name] ?? 0) + 1;
     }
   }
+  // A task's transitions hardly vary with the plan's size: the tasks without a kept history count as the average.
+  const perSampled = sampled ? tasks.length / sampled : 0;
+  taskMachines *= perSampled;
+  retries *= perSampled;
+  for (const name of Object.keys(byState)) byState[name]! *= perSampled;
   const planAsl = JSON.parse(readFileSync(stateMachineSpec('plan').file, 'utf8')) as {
     States: Record<string, { ItemProcessor?: AslStates }>;
   };
@@ -174,6 +185,7 @@ export async function costOfRun(system: System, run: PlanRun, stages: number): P
       perTenant: transitionsTotal * perTenant,
       byState,
       retries,
+      historiesRead: sampled,
     },
     lambda,
     dynamodb,
