@@ -3,6 +3,7 @@
  * one second (by configuration) to write 3,000 tasks and their 3,000 events, several times
  * what DynamoDB Local writes in a second, so its invocation times out.
  */
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../../functions/api/dispatch.ts';
 import { planPk } from '../../../functions/core/keys.ts';
@@ -22,6 +23,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.stop();
+  // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
+  await h?.deps.store.ctx.doc.send(new DeleteTableCommand({ TableName: h.runtime.tableName }));
 });
 
 const post = (body: string) =>

@@ -4,6 +4,8 @@
  * idempotency key answering with the first plan, and no state payload anywhere near
  * Step Functions' 256 KiB. A plan requested on EventBridge is created the same way.
  */
+
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -27,6 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h?.stop();
+  // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
+  await h?.deps.store.ctx.doc.send(new DeleteTableCommand({ TableName: h.runtime.tableName }));
 });
 
 async function countTasks(planId: string): Promise<number> {
