@@ -3,13 +3,13 @@
  * one second (by configuration) to write 3,000 tasks and their 3,000 events, several times
  * what DynamoDB Local writes in a second, so its invocation times out.
  */
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispatch } from '../../../functions/api/dispatch.ts';
 import { planPk } from '../../../functions/core/keys.ts';
 import { inPartition, queryAll } from '../../../functions/core/store/context.ts';
 import { SORT_KEY } from '../../../functions/core/table.ts';
 import { FUNCTIONS } from '../../../functions/manifest.ts';
+import { dropTable } from '../support.ts';
 import { FAST_HEALTH, type Harness, startHarness, tenantConfig, waitForPlan } from './harness.ts';
 
 const TENANTS = 3_000;
@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
-  await h?.deps.store.ctx.doc.send(new DeleteTableCommand({ TableName: h.runtime.tableName }));
+  if (h) await dropTable(h.runtime.tableName);
 });
 
 const post = (body: string) =>

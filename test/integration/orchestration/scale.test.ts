@@ -5,7 +5,6 @@
  * Step Functions' 256 KiB. A plan requested on EventBridge is created the same way.
  */
 
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,7 +14,7 @@ import { resource } from '../../../functions/core/deps.ts';
 import { planKey, planPk, TASK_SK_PREFIX } from '../../../functions/core/keys.ts';
 import { PLAN_REQUESTED_DETAIL_TYPE } from '../../../functions/core/resources.ts';
 import { inPartition, queryPages } from '../../../functions/core/store/context.ts';
-import { eventually } from '../support.ts';
+import { dropTable, eventually } from '../support.ts';
 import { FAST_HEALTH, type Harness, startHarness, tenantConfig } from './harness.ts';
 
 const TENANTS = 10_000;
@@ -30,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
-  await h?.deps.store.ctx.doc.send(new DeleteTableCommand({ TableName: h.runtime.tableName }));
+  if (h) await dropTable(h.runtime.tableName);
 });
 
 async function countTasks(planId: string): Promise<number> {
