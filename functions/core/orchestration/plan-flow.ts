@@ -107,15 +107,21 @@ export async function finishPlan(deps: Deps, input: StepInput<'finishPlan'>) {
   const plan = await deps.store.requirePlan(input.planId);
   if (input.error) {
     if (isTerminalPlan(plan.status)) return { status: plan.status };
-    const failureInfo = failureFromStateError(input.error);
+    let failureInfo = failureFromStateError(input.error);
+    const creating = plan.status === 'CREATING';
     // A creation that failed leaves no task behind, so none can ever run. Abandoned first: a
     // Start plan still writing (its invocation timed out) can then add nothing after the removal.
-    if (plan.status === 'CREATING') {
+    // The plan then holds no task, and says how many it was asked for.
+    if (creating) {
+      failureInfo = {
+        ...failureInfo,
+        message: `${failureInfo.message} (while writing the plan's ${plan.totalTasks} tasks; none was kept)`,
+      };
       await deps.store.abandonCreation(plan.planId, failureInfo);
       await deps.store.removeCreatedItems(plan.planId);
     }
     const failed = await deps.store.transitionPlan(plan.planId, 'fail', {
-      set: { failureInfo, endedAt: deps.now().toISOString() },
+      set: { failureInfo, endedAt: deps.now().toISOString(), ...(creating ? { totalTasks: 0 } : {}) },
       failureInfo,
     });
     return { status: failed.item.status };
