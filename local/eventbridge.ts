@@ -4,6 +4,11 @@
  * of every event put, for tests and the console.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  PUT_EVENTS_MAX_BYTES,
+  PUT_EVENTS_MAX_ENTRIES,
+  putEventsEntrySize,
+} from '../functions/core/bus-limits.ts';
 import { arns, busNameOf, DEFAULT_BUS_NAME, PROJECT_BUS_NAME } from './arns.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws-env.ts';
 import { AwsError, type JsonService, type Log } from './http.ts';
@@ -237,8 +242,16 @@ export function eventBridgeService(bus: LocalBus): JsonService {
     operations: {
       PutEvents: (input: { Entries?: PutEventsEntry[] }) => {
         const entries = input.Entries ?? [];
-        if (entries.length === 0 || entries.length > 10) {
+        if (entries.length === 0 || entries.length > PUT_EVENTS_MAX_ENTRIES) {
           throw new AwsError('ValidationException', 'Entries must contain between 1 and 10 items');
+        }
+        // AWS refuses the whole request, not the entries that overflow it.
+        const size = entries.reduce((total, entry) => total + putEventsEntrySize(entry), 0);
+        if (size >= PUT_EVENTS_MAX_BYTES) {
+          throw new AwsError(
+            'ValidationException',
+            'Total size of the entries in the request is over the limit.',
+          );
         }
         return bus.putEvents(entries);
       },

@@ -3,6 +3,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { putEventsBatches } from '../bus-limits.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { EVENT_SK_PREFIX } from '../keys.ts';
@@ -38,14 +39,16 @@ export function entriesFromRecords(
   return entries;
 }
 
-/** PutEvents takes at most 10 entries; entries it rejects are retried, then the batch fails so it is redelivered. */
+/**
+ * Entries go in requests within PutEvents' limits (10 entries, 256 KB); entries it rejects are retried,
+ * then the batch fails so it is redelivered.
+ */
 export async function publish(deps: Deps, records: readonly StreamRecord[]): Promise<{ published: number }> {
   let pending = entriesFromRecords(records, resource(deps, 'eventBusName'));
   let published = 0;
   for (let attempt = 1; pending.length; attempt++) {
     const failed: PutEventsRequestEntry[] = [];
-    for (let i = 0; i < pending.length; i += 10) {
-      const batch = pending.slice(i, i + 10);
+    for (const batch of putEventsBatches(pending)) {
       const result = await deps.events.send(new PutEventsCommand({ Entries: batch }));
       result.Entries?.forEach((entry, j) => {
         if (entry.ErrorCode) failed.push(batch[j]!);

@@ -112,6 +112,26 @@ describe('EventBridge rules', () => {
     expect(put.Entries?.[1]?.EventId).toBeTruthy();
   });
 
+  it('refuses a whole request whose entries total 256 KB or more, as EventBridge does', async () => {
+    const entry = (kb: number) => ({
+      EventBusName: 'tenant-rollout',
+      Source: 'fixture.test',
+      DetailType: 'IgnoreMe',
+      Detail: JSON.stringify({ pad: 'x'.repeat(kb * 1024) }),
+    });
+
+    await expect(
+      fx.clients.events.send(new PutEventsCommand({ Entries: [entry(100), entry(100), entry(60)] })),
+    ).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'Total size of the entries in the request is over the limit.',
+    });
+    const accepted = await fx.clients.events.send(
+      new PutEventsCommand({ Entries: [entry(100), entry(100)] }),
+    );
+    expect(accepted.FailedEntryCount).toBe(0);
+  });
+
   it('runs a schedule-triggered function on its local interval with a Scheduled Event', async () => {
     const items = await eventually(async () => {
       const found = await received('Scheduled Event');

@@ -1,5 +1,10 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
+import {
+  PUT_EVENTS_MAX_BYTES,
+  putEventsBatches,
+  putEventsEntrySize,
+} from '../../../functions/core/bus-limits.ts';
 import { failureFromStateError } from '../../../functions/core/orchestration/errors.ts';
 import { entriesFromRecords } from '../../../functions/core/orchestration/publisher.ts';
 import { stagesToRollBack } from '../../../functions/core/orchestration/rollback-flow.ts';
@@ -81,6 +86,33 @@ describe('publisher', () => {
       planId: 'p',
       timestamp: '2026-01-01T00:00:00.000Z',
     });
+  });
+});
+
+describe('PutEvents batches', () => {
+  const entry = (detailBytes: number) => ({ Source: 's', DetailType: 'T', Detail: 'd'.repeat(detailBytes) });
+
+  it('count an entry as EventBridge does: Time 14 bytes, the strings in UTF-8', () => {
+    expect(
+      putEventsEntrySize({ Source: 'ab', DetailType: 'é', Detail: '{}', Resources: ['r'], Time: new Date() }),
+    ).toBe(14 + 2 + 2 + 2 + 1);
+  });
+
+  it('hold at most 10 entries and stay under 256 KB, keeping the order', () => {
+    const small = Array.from({ length: 23 }, () => entry(10));
+    const large = [entry(100_000), entry(100_000), entry(100_000), entry(10)];
+
+    expect(putEventsBatches(small).map((b) => b.length)).toEqual([10, 10, 3]);
+    const batches = putEventsBatches(large);
+    expect(batches.map((b) => b.length)).toEqual([2, 2]);
+    expect(batches.flat()).toEqual(large);
+    for (const batch of batches) {
+      expect(batch.reduce((n, e) => n + putEventsEntrySize(e), 0)).toBeLessThan(PUT_EVENTS_MAX_BYTES);
+    }
+  });
+
+  it('send an entry too large on its own alone, so only it is refused', () => {
+    expect(putEventsBatches([entry(10), entry(300_000), entry(10)]).map((b) => b.length)).toEqual([1, 1, 1]);
   });
 });
 
