@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws-env.ts';
 import { ensureTable } from '../../local/dynamodb.ts';
@@ -11,17 +11,6 @@ export async function freshTable(): Promise<{ client: DynamoDBClient; tableName:
   const tableName = `test-${randomUUID().slice(0, 8)}`;
   await ensureTable(client, tableName);
   return { client, tableName, endpoint };
-}
-
-/** Drops a table from the shared DynamoDB Local (it slows down with every item it holds). */
-export async function dropTable(tableName: string): Promise<void> {
-  const client = new DynamoDBClient({
-    endpoint: inject('dynamoEndpoint'),
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  await client.send(new DeleteTableCommand({ TableName: tableName }));
-  client.destroy();
 }
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */

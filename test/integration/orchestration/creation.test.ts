@@ -9,7 +9,6 @@ import { planPk } from '../../../functions/core/keys.ts';
 import { inPartition, queryAll } from '../../../functions/core/store/context.ts';
 import { SORT_KEY } from '../../../functions/core/table.ts';
 import { FUNCTIONS } from '../../../functions/manifest.ts';
-import { dropTable } from '../support.ts';
 import { FAST_HEALTH, type Harness, startHarness, tenantConfig, waitForPlan } from './harness.ts';
 
 const TENANTS = 3_000;
@@ -18,13 +17,12 @@ const TOKEN = 'creation-test-token';
 let h: Harness;
 beforeAll(async () => {
   h = await startHarness({
+    ownDynamoDb: true,
     functions: FUNCTIONS.map((f) => (f.name === 'start-plan' ? { ...f, timeoutSeconds: 1 } : f)),
   });
 });
 afterAll(async () => {
   await h?.stop();
-  // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
-  if (h) await dropTable(h.runtime.tableName);
 });
 
 const post = (body: string) =>

@@ -1,6 +1,7 @@
 /**
  * The real system on the local runtime: the project's functions and state
- * machines, a fresh table on the shared DynamoDB Local, and one in-process
+ * machines, a fresh table on the shared DynamoDB Local (or a DynamoDB Local of
+ * its own, see ownDynamoDb), and one in-process
  * reference engine serving every tenant's endpoints.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,11 +21,20 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: LocalRuntimeOptions = {}): Promise<Harness> {
+export interface HarnessOptions extends LocalRuntimeOptions {
+  /**
+   * The runtime starts a DynamoDB Local of its own, stopped with it. For files that write tens of
+   * thousands of items: DynamoDB Local serves every request on one thread and slows down with what
+   * it holds, even after a table is deleted, so the shared one would slow every later test file.
+   */
+  ownDynamoDb?: boolean;
+}
+
+export async function startHarness({ ownDynamoDb, ...options }: HarnessOptions = {}): Promise<Harness> {
   const logs: string[] = [];
   const engine = await startReferenceEngine({ engineVersion: '1' });
   const runtime = await startLocalRuntime({
-    dynamoEndpoint: inject('dynamoEndpoint'),
+    ...(ownDynamoDb ? {} : { dynamoEndpoint: inject('dynamoEndpoint') }),
     tableName: `rollout-${randomUUID().slice(0, 8)}`,
     inMemory: true,
     ecsStopGraceMs: 2_000,

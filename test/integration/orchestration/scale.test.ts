@@ -14,7 +14,7 @@ import { resource } from '../../../functions/core/deps.ts';
 import { planKey, planPk, TASK_SK_PREFIX } from '../../../functions/core/keys.ts';
 import { PLAN_REQUESTED_DETAIL_TYPE } from '../../../functions/core/resources.ts';
 import { inPartition, queryPages } from '../../../functions/core/store/context.ts';
-import { dropTable, eventually } from '../support.ts';
+import { eventually } from '../support.ts';
 import { FAST_HEALTH, type Harness, startHarness, tenantConfig } from './harness.ts';
 
 const TENANTS = 10_000;
@@ -24,12 +24,11 @@ const STATE_PAYLOAD_LIMIT = 256 * 1024;
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // Tens of thousands of items: on a DynamoDB Local of its own (see ownDynamoDb).
+  h = await startHarness({ ownDynamoDb: true });
 });
 afterAll(async () => {
   await h?.stop();
-  // The suite shares one DynamoDB Local, which slows down with every item it holds: these are tens of thousands.
-  if (h) await dropTable(h.runtime.tableName);
 });
 
 async function countTasks(planId: string): Promise<number> {
