@@ -70,7 +70,6 @@ try {
     apiCalls.push(calls);
     await context.close();
   }
-  await call('POST', `/v1/plans/${planId}/cancel`);
   const sorted = [...loadsMs].sort((a, b) => a - b);
   const round = (ms: number) => Math.round(ms);
   const results = {
@@ -86,6 +85,9 @@ try {
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}${results.date.slice(0, 10)}-console.json`, `${JSON.stringify(results, null, 2)}\n`);
   process.stderr.write(`${JSON.stringify(results)}\n`);
+  // Clean-up, after the results are written: cancelling a 10,000-task plan in one request takes
+  // longer than API Gateway's 30 s (every task is cancelled inside the request), a known defect.
+  await call('POST', `/v1/plans/${planId}/cancel`);
 } finally {
   await browser.close();
   await api.close();
