@@ -131,9 +131,37 @@ export const dryRunResultSchema = z.object({
       tenantId: z.string(),
       version: z.string(),
       stages: z.array(z.string()),
+      /** The wave it is in, when the plan has a strategy. */
+      wave: z.string().optional(),
+      /** Per service: what the new config changes against the tenant's current config. */
+      changes: z.array(
+        z.object({
+          service: z.string(),
+          currentVersion: z.string().optional(),
+          changes: z.array(
+            z.object({ field: z.string(), from: z.unknown().optional(), to: z.unknown().optional() }),
+          ),
+        }),
+      ),
       lockConflict: lockConflictSchema.optional(),
     }),
   ),
+  /** Each wave in the order it would run, with its resolved settings and its tenants. */
+  waves: z
+    .array(
+      z.object({
+        index: z.number().int(),
+        name: z.string(),
+        tenantCount: z.number().int(),
+        maxConcurrency: z.number().int(),
+        failureThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
+        bakeSeconds: z.number(),
+        approval: z.boolean(),
+        tenants: z.array(z.string()),
+      }),
+    )
+    .optional(),
+  strategy: z.object({ onFailure: z.enum(['HALT', 'ROLLBACK']), alarms: z.array(z.string()) }).optional(),
   lockConflicts: z.array(lockConflictSchema),
   /** Endpoints whose health check did not answer when probed once, without sending a config. */
   unreachableEndpoints: z.array(

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { type FieldError, ValidationError } from './errors.ts';
 import { DEFAULTS } from './settings.ts';
 import { rejectUnsafeText } from './text.ts';
+import { assignWaves } from './waves.ts';
 
 const text = (max = 256) =>
   z.string().trim().min(1, 'must not be empty').max(max, `at most ${max} characters`);
@@ -107,15 +108,67 @@ export const MAX_TENANTS_PER_PLAN = 10_000;
 /** A stage's health check runs inside one function invocation (15 minutes at most on Lambda). */
 export const MAX_HEALTH_CHECK_SECONDS = 600;
 
+/** Step Functions runs a Map's items at most this many at once when told; the plan's own bound. */
+const maxConcurrencySchema = z
+  .number()
+  .int('must be an integer')
+  .min(1, 'at least 1')
+  .max(1000, 'at most 1000');
+
+/** A wave's tenant: a tenant id, or a glob where `*` matches any run of characters. */
+const tenantPatternSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'at most 64 characters')
+  .regex(/^[A-Za-z0-9*][A-Za-z0-9._*-]*$/, 'a tenant id, or a pattern where "*" matches any characters');
+
+export const MAX_WAVES = 20;
+/**
+ * CloudWatch DescribeAlarms takes at most 100 alarm names per call; a plan names at most 10.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html
+ */
+export const MAX_ALARMS = 10;
+/** A bake waits at most a week (it polls health meanwhile; the plan machine runs for weeks at most). */
+export const MAX_BAKE_SECONDS = 7 * 24 * 3600;
+
+export const waveSchema = z.strictObject({
+  name: text(64),
+  tenants: z
+    .array(tenantPatternSchema)
+    .min(1, 'must name at least one tenant')
+    .max(MAX_TENANTS_PER_PLAN)
+    .optional(),
+  count: z.number().int('must be an integer').min(1, 'at least 1').max(MAX_TENANTS_PER_PLAN).optional(),
+  percent: z.number().gt(0, 'must be more than 0').max(100, 'at most 100').optional(),
+  maxConcurrency: maxConcurrencySchema.optional(),
+  failureThreshold: failureThresholdSchema.optional(),
+  bakeSeconds: z
+    .number()
+    .min(0, 'at least 0')
+    .max(MAX_BAKE_SECONDS, `at most ${MAX_BAKE_SECONDS}`)
+    .optional(),
+  approval: z.boolean().optional(),
+});
+
+export const strategySchema = z.strictObject({
+  waves: z
+    .array(waveSchema)
+    .min(1, 'must contain at least one wave')
+    .max(MAX_WAVES, `at most ${MAX_WAVES} waves`),
+  onFailure: z.enum(['HALT', 'ROLLBACK'], { error: 'must be HALT or ROLLBACK' }).optional(),
+  // CloudWatch alarm names: 1 to 255 characters.
+  alarms: z
+    .array(text(255))
+    .max(MAX_ALARMS, `at most ${MAX_ALARMS} alarms`)
+    .refine((names) => new Set(names).size === names.length, 'alarm names must be unique')
+    .optional(),
+});
+export type Strategy = z.infer<typeof strategySchema>;
+
 export const planRequestSchema = z
   .strictObject({
     name: text(200).optional(),
-    maxConcurrency: z
-      .number()
-      .int('must be an integer')
-      .min(1, 'at least 1')
-      .max(1000, 'at most 1000')
-      .optional(),
+    maxConcurrency: maxConcurrencySchema.optional(),
     failureThreshold: failureThresholdSchema.optional(),
     dryRun: z.boolean().optional(),
     healthCheck: healthCheckSettingsSchema.partial().optional(),
@@ -129,6 +182,7 @@ export const planRequestSchema = z
       .array(tenantDeployConfigSchema)
       .min(1, 'must contain at least one tenant config')
       .max(MAX_TENANTS_PER_PLAN, `at most ${MAX_TENANTS_PER_PLAN} tenants per plan`),
+    strategy: strategySchema.optional(),
   })
   .superRefine((request, ctx) => {
     const health = { ...DEFAULTS.healthCheck, ...request.healthCheck };
@@ -153,6 +207,13 @@ export const planRequestSchema = z
         });
       }
     });
+    if (request.strategy) {
+      for (const issue of assignWaves(
+        request.configs.map((c) => c.tenantId),
+        request.strategy,
+      ).issues)
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    }
   })
   .superRefine(rejectUnsafeText);
 export type PlanRequest = z.infer<typeof planRequestSchema>;

@@ -165,6 +165,94 @@ describe('creating plans', () => {
   });
 });
 
+describe('waves', () => {
+  it('previews each wave with its tenants, and per tenant and service what changes against the current config', async () => {
+    const deployed = tenant('wave-deployed');
+    const fresh = tenant('wave-fresh');
+    const first = await createPlan([deployed]);
+    await waitForPlan(api.h, first.planId, ['COMPLETED']);
+    const body = api.planBody([deployed, fresh], {
+      dryRun: true,
+      maxConcurrency: 2,
+      strategy: {
+        waves: [{ name: 'canary', tenants: [deployed], bakeSeconds: 1.5, approval: true }, { name: 'rest' }],
+        alarms: ['errors-high'],
+      },
+    });
+    const configs = (body.configs as Record<string, unknown>[]).map((c) => ({
+      ...c,
+      deployUnitVersion: '3',
+    }));
+
+    const preview = await api.call('POST', '/v1/plans', { body: { ...body, configs } });
+
+    expect(preview.status).toBe(200);
+    expect(preview.body.waves).toEqual([
+      expect.objectContaining({
+        name: 'canary',
+        tenants: [deployed],
+        bakeSeconds: 1.5,
+        approval: true,
+        maxConcurrency: 2,
+      }),
+      expect.objectContaining({
+        name: 'rest',
+        tenants: [fresh],
+        failureThreshold: { count: 0 },
+        approval: false,
+      }),
+    ]);
+    expect(preview.body.strategy).toEqual({ onFailure: 'HALT', alarms: ['errors-high'] });
+    const [deployedTask, freshTask] = preview.body.tasks;
+    expect(deployedTask.wave).toBe('canary');
+    expect(deployedTask.changes).toEqual([
+      { service: 'app', currentVersion: '2', changes: [{ field: 'deployUnitVersion', from: '2', to: '3' }] },
+      { service: 'db', currentVersion: '2', changes: [{ field: 'deployUnitVersion', from: '2', to: '3' }] },
+    ]);
+    expect(freshTask.wave).toBe('rest');
+    expect(freshTask.changes[0].currentVersion).toBeUndefined();
+    expect(freshTask.changes[0].changes).toContainEqual({ field: 'deployUnitVersion', to: '3' });
+    expect((await api.call('GET', `/v1/tenants/${fresh}/task`)).status).toBe(404);
+  });
+
+  it('answers 400 naming the wave field when a tenant is left in no wave, and stores nothing', async () => {
+    const left = tenant('wave-left');
+    const reply = await api.call('POST', '/v1/plans', {
+      body: api.planBody([tenant('wave-first'), left], {
+        strategy: { waves: [{ name: 'canary', count: 1 }] },
+      }),
+    });
+
+    expect(reply.status).toBe(400);
+    expect(reply.body.details.fields).toEqual([
+      { path: 'strategy.waves', message: expect.stringContaining(`tenant(s) ${left} in no wave`) },
+    ]);
+    expect((await api.call('GET', `/v1/tenants/${left}/task`)).status).toBe(404);
+  });
+
+  it('refuses to run a plan with a strategy (422) until the plan machine runs waves, storing nothing', async () => {
+    const waiting = tenant('wave-unrun');
+    const reply = await api.call('POST', '/v1/plans', {
+      body: api.planBody([waiting], { strategy: { waves: [{ name: 'all' }] } }),
+    });
+
+    expect(reply.status).toBe(422);
+    expect(reply.body.code).toBe('STRATEGY_NOT_RUN');
+    expect((await api.call('GET', `/v1/tenants/${waiting}/task`)).status).toBe(404);
+  });
+
+  it('lists the strategy in the plan request schema of /openapi.json', async () => {
+    const reply = await api.call('GET', '/openapi.json', { token: null });
+
+    const request = reply.body.paths['/v1/plans'].post.requestBody.content['application/json'].schema;
+    expect(Object.keys(request.properties.strategy.properties).sort()).toEqual([
+      'alarms',
+      'onFailure',
+      'waves',
+    ]);
+  });
+});
+
 describe('listing plans', () => {
   it('lists newest first, filters by status and pages with a cursor', async () => {
     const older = await createPlan([tenant('list-1')]);

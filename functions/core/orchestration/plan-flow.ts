@@ -3,7 +3,7 @@ import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-s
 import { executionName, planCounters, planEnd } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
-import { IllegalTransition } from '../errors.ts';
+import { DomainError, IllegalTransition } from '../errors.ts';
 import { taskIdsOf } from '../keys.ts';
 import { isTerminalPlan, type Plan } from '../model.ts';
 import { buildPlan, requestHash } from '../plans.ts';
@@ -53,6 +53,13 @@ export const ASYNC_CREATION_MIN_TASKS = 500;
 /** Validates, stores and starts a plan (the API and the EventBridge rule both come here). */
 export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
   const request: PlanRequest = parseOrThrow(planRequestSchema, body);
+  if (request.strategy) {
+    throw new DomainError(
+      422,
+      'STRATEGY_NOT_RUN',
+      'strategy: waves are validated and previewed (dryRun: true) but not run yet; submit the plan without a strategy',
+    );
+  }
   const now = deps.now();
   const built = buildPlan(request, deps.settings, {
     planId: deps.store.ctx.newId(),

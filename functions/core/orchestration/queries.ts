@@ -8,9 +8,10 @@ import { probeEndpoints, type UnansweredEndpoint } from '../endpoint-probe.ts';
 import { IllegalTransition, NotFound } from '../errors.ts';
 import { taskIdsOf } from '../keys.ts';
 import { isTerminalPlan, isTerminalTask, type RolloutEvent, type Task } from '../model.ts';
-import { parseOrThrow, planRequestSchema } from '../schemas.ts';
+import { parseOrThrow, planRequestSchema, type TenantDeployConfig } from '../schemas.ts';
 import { resolvePlanSettings } from '../settings.ts';
 import { planStages } from '../stages.ts';
+import { assignWaves, type ConfigChange, configDiff, resolveWaves, type Wave } from '../waves.ts';
 import { operatePlan } from './operations.ts';
 
 export interface LockConflict {
@@ -29,26 +30,61 @@ export interface PlanPreview {
     tenantId: string;
     version: string;
     stages: string[];
+    /** The wave it is in, when the plan has a strategy. */
+    wave?: string;
+    /** Per service (stage), what the new config changes against the tenant's current one. */
+    changes: ServiceChange[];
     lockConflict?: LockConflict;
   }[];
+  /** Each wave with its settings and tenants in the order they would start, when the plan has a strategy. */
+  waves?: (Omit<Wave, 'status'> & { tenants: string[] })[];
+  strategy?: { onFailure: 'HALT' | 'ROLLBACK'; alarms: string[] };
   lockConflicts: LockConflict[];
   /** Endpoints whose health check did not answer (2xx) when probed once, without a config. */
   unreachableEndpoints: UnansweredEndpoint[];
 }
 
-const LOCK_READS_IN_PARALLEL = 16;
+export interface ServiceChange {
+  service: string;
+  /** The version the tenant runs for this service now; absent when it has no config for it yet. */
+  currentVersion?: string;
+  changes: ConfigChange[];
+}
+
+const TENANT_READS_IN_PARALLEL = 16;
+
+/** The tenant's lock and, per service, what the new config changes against its current one. */
+async function readTenant(deps: Deps, config: TenantDeployConfig, stages: readonly string[]) {
+  const [lock, ...current] = await Promise.all([
+    deps.store.getLock(config.tenantId),
+    ...stages.map((service) => deps.store.getCurrentConfig(config.tenantId, service)),
+  ]);
+  const changes = stages.map((service, i): ServiceChange => {
+    const now = current[i];
+    return {
+      service,
+      ...(now?.version === undefined ? {} : { currentVersion: now.version }),
+      changes: configDiff(now?.config, config),
+    };
+  });
+  return { lock, changes };
+}
 
 /** Validates a plan request and shows what it would do, writing nothing and starting nothing. */
 export async function previewPlan(deps: Deps, body: unknown): Promise<PlanPreview> {
   const request = parseOrThrow(planRequestSchema, body);
   const settings = resolvePlanSettings(request, deps.settings, deps.now());
   const conflicts = new Map<string, LockConflict>();
-  const tenants = request.configs.map((c) => c.tenantId);
-  for (let i = 0; i < tenants.length; i += LOCK_READS_IN_PARALLEL) {
-    const locks = await Promise.all(
-      tenants.slice(i, i + LOCK_READS_IN_PARALLEL).map((tenantId) => deps.store.getLock(tenantId)),
+  const stages = request.configs.map((config) => planStages(config, deps.settings.defaultServiceNames));
+  const changes: ServiceChange[][] = [];
+  for (let i = 0; i < request.configs.length; i += TENANT_READS_IN_PARALLEL) {
+    const read = await Promise.all(
+      request.configs
+        .slice(i, i + TENANT_READS_IN_PARALLEL)
+        .map((config, j) => readTenant(deps, config, stages[i + j]!)),
     );
-    for (const lock of locks) {
+    for (const { lock, changes: tenantChanges } of read) {
+      changes.push(tenantChanges);
       if (!lock) continue;
       conflicts.set(lock.tenantId, {
         tenantId: lock.tenantId,
@@ -58,16 +94,33 @@ export async function previewPlan(deps: Deps, body: unknown): Promise<PlanPrevie
       });
     }
   }
+  const tenantIds = request.configs.map((c) => c.tenantId);
+  // The schema has checked the assignment, so it holds waves here.
+  const assignment = request.strategy ? (assignWaves(tenantIds, request.strategy).waves ?? []) : undefined;
+  const waveNames = new Map<number, string>();
+  assignment?.forEach((indexes, w) => {
+    for (const i of indexes) waveNames.set(i, request.strategy!.waves[w]!.name);
+  });
   const tasks = request.configs.map((config, index) => {
     const conflict = conflicts.get(config.tenantId);
+    const wave = waveNames.get(index);
     return {
       index,
       tenantId: config.tenantId,
       version: String(config.deployUnitVersion),
-      stages: planStages(config, deps.settings.defaultServiceNames),
+      stages: stages[index]!,
+      ...(wave === undefined ? {} : { wave }),
+      changes: changes[index]!,
       ...(conflict ? { lockConflict: conflict } : {}),
     };
   });
+  const waves =
+    request.strategy && assignment
+      ? resolveWaves(request.strategy, assignment, settings.maxConcurrency).map(({ status: _, ...wave }) => ({
+          ...wave,
+          tenants: assignment[wave.index]!.map((i) => tenantIds[i]!),
+        }))
+      : undefined;
   const probe = await probeEndpoints(request.configs, {
     healthPath: settings.healthCheck.path,
     timeoutSeconds: settings.healthCheck.timeoutSeconds,
@@ -77,9 +130,18 @@ export async function previewPlan(deps: Deps, body: unknown): Promise<PlanPrevie
   const endpoints = `${probe.probed - unanswered} of ${probe.probed + probe.skipped} endpoint(s) answer their health check${probe.skipped ? ` (${probe.skipped} not probed: time budget spent)` : ''}`;
   return {
     dryRun: true,
-    message: `valid: ${tasks.length} task(s); ${conflicts.size} tenant(s) locked by another plan would wait; ${endpoints}`,
+    message: `valid: ${tasks.length} task(s)${waves ? ` in ${waves.length} wave(s)` : ''}; ${conflicts.size} tenant(s) locked by another plan would wait; ${endpoints}`,
     settings,
     tasks,
+    ...(waves && request.strategy
+      ? {
+          waves,
+          strategy: {
+            onFailure: request.strategy.onFailure ?? 'HALT',
+            alarms: request.strategy.alarms ?? [],
+          },
+        }
+      : {}),
     lockConflicts: [...conflicts.values()],
     unreachableEndpoints: probe.unanswered,
   };
