@@ -72,6 +72,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     env: [
       'TABLE_NAME',
       'PLAN_STATE_MACHINE_ARN',
+      'WAVES_STATE_MACHINE_ARN',
       'TASK_STATE_MACHINE_ARN',
       'ROLLBACK_STATE_MACHINE_ARN',
       'EVENT_BUS_NAME',
@@ -86,7 +87,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     description: 'Starts a plan from a "Rollout Plan Requested" event, exactly like POST /v1/plans',
     ...STEP,
     uses: ['sfn'],
-    env: ['TABLE_NAME', 'PLAN_STATE_MACHINE_ARN'],
+    env: ['TABLE_NAME', 'PLAN_STATE_MACHINE_ARN', 'WAVES_STATE_MACHINE_ARN'],
     trigger: { kind: 'event', detailType: PLAN_REQUESTED_DETAIL_TYPE },
   },
   {
@@ -107,6 +108,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ...STEP,
     uses: [],
     env: TABLE_ONLY,
+  },
+  {
+    name: 'wave',
+    entry: 'functions/wave.ts',
+    description: 'Waves machine: opens, gates, judges and bakes a wave; halts the plan at a failed one',
+    ...STEP,
+    // A bake polls for a minute per invocation; a halt cancels up to 10,000 tasks of later waves.
+    timeoutSeconds: 900,
+    // sfn: the approval gate lets itself go on when approved first; ecs: a task it cancels may stop engines.
+    uses: ['sfn', 'ecs'],
+    env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
   },
   {
     name: 'take-lock',
@@ -200,6 +212,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     env: [
       'TABLE_NAME',
       'PLAN_STATE_MACHINE_ARN',
+      'WAVES_STATE_MACHINE_ARN',
       'TASK_STATE_MACHINE_ARN',
       'ROLLBACK_STATE_MACHINE_ARN',
       'ECS_CLUSTER_ARN',

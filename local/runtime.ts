@@ -224,6 +224,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [RESOURCE_ENV.eventBusName]: PROJECT_BUS_NAME,
       [RESOURCE_ENV.clusterArn]: arns.cluster(),
       [RESOURCE_ENV.planStateMachineArn]: arns.stateMachine('plan'),
+      [RESOURCE_ENV.wavesStateMachineArn]: arns.stateMachine('waves'),
       [RESOURCE_ENV.taskStateMachineArn]: arns.stateMachine('task'),
       [RESOURCE_ENV.rollbackStateMachineArn]: arns.stateMachine('rollback'),
       ...options.extraEnv,

@@ -23,6 +23,12 @@ export const STATE_MACHINES: readonly StateMachineSpec[] = [
     description: 'Fans a plan out to one task execution per tenant, at most maxConcurrency at once',
   },
   {
+    name: 'waves',
+    file: here('./waves.asl.json'),
+    description:
+      "Fans a plan with a strategy out wave by wave: approval gate, the wave's tenants, verdict, bake, halt",
+  },
+  {
     name: 'task',
     file: here('./task.asl.json'),
     description: 'Rolls one tenant forward stage by stage under the tenant lock',

@@ -70,6 +70,7 @@ export class Functions extends Construct {
     const resourceValues: Record<ResourceKey, string> = {
       tableName: props.table.tableName,
       planStateMachineArn: machineArn('plan'),
+      wavesStateMachineArn: machineArn('waves'),
       taskStateMachineArn: machineArn('task'),
       rollbackStateMachineArn: machineArn('rollback'),
       eventBusName: props.eventBusName,

@@ -16,6 +16,7 @@ import {
   tenantTask,
   waitForEvents,
 } from '../core/orchestration/queries.ts';
+import { approvePlan } from '../core/orchestration/wave-flow.ts';
 import { consoleAsset } from './console-assets.ts';
 import { IdempotencyKeyReused } from './errors.ts';
 import { taskExecution } from './execution.ts';
@@ -132,7 +133,9 @@ export const HANDLERS: Handlers = {
   },
   getPlan: async ({ deps, params, headers }) => {
     const plan = await deps.store.withCounts(await deps.store.requirePlan(params.planId));
-    return ok(planView(plan, linksFor(headers)));
+    const strategy = plan.waveCount ? await deps.store.getStrategy(plan.planId) : undefined;
+    const waves = strategy ? { strategy, counts: await deps.store.waveCounts(plan) } : undefined;
+    return ok(planView(plan, linksFor(headers), waves));
   },
   deletePlan: async ({ deps, params, query }) => ok(await removePlan(deps, params.planId, query)),
   listPlanTasks: async ({ deps, params, query, headers }) => {
@@ -157,6 +160,7 @@ export const HANDLERS: Handlers = {
     return ok(await waitForEvents(deps, params.planId, { ...query, signal }));
   },
   ...operationHandlers('Plan', (deps, planId, op, body) => operatePlan(deps, planId, op, retryOptions(body))),
+  approvePlan: async ({ deps, params }) => ok(await approvePlan(deps, params.planId)),
   getTask: async ({ deps, params, headers }) =>
     ok(taskStatusInfo(await deps.store.requireTask(params.taskId), linksFor(headers))),
   getTaskExecution: async ({ deps, params, query }) =>

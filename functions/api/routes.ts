@@ -207,6 +207,16 @@ export const ROUTES = [
   }),
   ...operationRoutes('Plan', '/v1/plans/{planId}', planParams, 'every applicable task of the plan'),
   route({
+    method: 'POST',
+    path: '/v1/plans/{planId}/approve',
+    auth: 'bearer',
+    operationId: 'approvePlan',
+    summary: 'Lets the wave that waits for approval start (409 when no wave waits)',
+    tag: 'plans',
+    params: planParams,
+    responses: operationResult('plan'),
+  }),
+  route({
     method: 'GET',
     path: '/v1/tasks/{taskId}',
     auth: 'bearer',

@@ -10,6 +10,7 @@ import {
   TASK_EVENT_TYPES,
   TASK_STATUSES,
 } from '../core/model.ts';
+import { WAVE_STATUSES } from '../core/waves.ts';
 
 const planStatus = z.enum(PLAN_STATUSES);
 const taskStatus = z.enum(TASK_STATUSES);
@@ -91,6 +92,7 @@ export const failureInfoSchema = z.object({
   type: z.string(),
   message: z.string(),
   stage: z.string().optional(),
+  wave: z.string().optional(),
 });
 
 export const taskCreationResultSchema = z.object({
@@ -183,6 +185,8 @@ export const taskStatusInfoSchema = z.object({
   taskId: z.string(),
   planId: z.string(),
   tenantId: z.string(),
+  /** Its wave's position in the plan's strategy (see the plan's `waves`). */
+  wave: z.number().int().optional(),
   status: taskStatus,
   currentStage: z.string().nullable(),
   completedStages: z.number().int(),
@@ -245,6 +249,24 @@ export const planListSchema = z.object({
   cursor: z.string().optional(),
 });
 
+export const waveViewSchema = z.object({
+  index: z.number().int(),
+  name: z.string(),
+  status: z.enum(WAVE_STATUSES),
+  tenantCount: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  maxConcurrency: z.number().int(),
+  failureThreshold: z.union([z.object({ count: z.number() }), z.object({ percent: z.number() })]),
+  bakeSeconds: z.number(),
+  approval: z.boolean(),
+  approvedAt: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  failureInfo: failureInfoSchema.optional(),
+});
+export type WaveView = z.infer<typeof waveViewSchema>;
+
 export const planViewSchema = planSummarySchema.extend({
   /** The plan's own event sequence so far (pass as `after` to read only newer events). */
   sequenceId: z.number().int(),
@@ -261,6 +283,11 @@ export const planViewSchema = planSummarySchema.extend({
   consoleUrl: z.string(),
   /** The Step Functions console page of its execution, when it runs on AWS Step Functions. */
   awsConsoleUrl: z.string().optional(),
+  /** With a strategy: each wave in order, the wave the plan is at, and how a failed wave is handled. */
+  waves: z.array(waveViewSchema).optional(),
+  currentWave: z.string().nullable().optional(),
+  onFailure: z.enum(['HALT', 'ROLLBACK']).optional(),
+  alarms: z.array(z.string()).optional(),
 });
 export type PlanView = z.infer<typeof planViewSchema>;
 export type PlanSummary = z.infer<typeof planSummarySchema>;

@@ -1,6 +1,9 @@
 /** How plans and tasks are shown to callers (pure). */
+import { planCounters } from '../core/decisions.ts';
 import type { PlanWithCounts, Task } from '../core/model.ts';
-import type { PlanView, TaskStatusInfo } from './schemas.ts';
+import type { WaveCounts } from '../core/store/plans.ts';
+import type { PlanStrategy } from '../core/waves.ts';
+import type { PlanView, TaskStatusInfo, WaveView } from './schemas.ts';
 
 /** Where links in a response point. */
 export interface Links {
@@ -35,6 +38,7 @@ export function taskStatusInfo(task: Task, links: Links): TaskStatusInfo {
     taskId: task.taskId,
     planId: task.planId,
     tenantId: task.tenantId,
+    ...(task.wave === undefined ? {} : { wave: task.wave }),
     status: task.status,
     currentStage: task.currentStage ?? null,
     completedStages: task.completedStages.length,
@@ -83,7 +87,34 @@ export function planSummary(plan: PlanWithCounts) {
 }
 
 /** The plan with its counts, all from the plan item and its counter items (never a read of every task). */
-export function planView(plan: PlanWithCounts, links: Links): PlanView {
+/** A plan's waves as the API shows them: settings, state and their tasks' outcome counts. */
+export function waveViews(strategy: PlanStrategy, counts: WaveCounts): WaveView[] {
+  return strategy.waves.map((wave) => {
+    const outcome = planCounters(counts[wave.index] ?? {});
+    return {
+      index: wave.index,
+      name: wave.name,
+      status: wave.status,
+      tenantCount: wave.tenantCount,
+      completed: outcome.completedTasks,
+      failed: outcome.failedTasks,
+      maxConcurrency: wave.maxConcurrency,
+      failureThreshold: wave.failureThreshold,
+      bakeSeconds: wave.bakeSeconds,
+      approval: wave.approval,
+      ...(wave.approvedAt ? { approvedAt: wave.approvedAt } : {}),
+      ...(wave.startedAt ? { startedAt: wave.startedAt } : {}),
+      ...(wave.endedAt ? { endedAt: wave.endedAt } : {}),
+      ...(wave.failureInfo ? { failureInfo: wave.failureInfo } : {}),
+    };
+  });
+}
+
+export function planView(
+  plan: PlanWithCounts,
+  links: Links,
+  waves?: { strategy: PlanStrategy; counts: WaveCounts },
+): PlanView {
   return {
     ...planSummary(plan),
     sequenceId: plan.seq,
@@ -95,5 +126,13 @@ export function planView(plan: PlanWithCounts, links: Links): PlanView {
     progressPercent: percent(plan.stagesDone, plan.totalStages),
     executionArn: plan.executionArn ?? null,
     ...consoleLinks(links, 'plans', plan.planId, plan.executionArn),
+    ...(waves
+      ? {
+          waves: waveViews(waves.strategy, waves.counts),
+          currentWave: waves.strategy.waves[plan.currentWave ?? 0]?.name ?? null,
+          onFailure: waves.strategy.onFailure,
+          alarms: waves.strategy.alarms,
+        }
+      : {}),
   };
 }

@@ -23,6 +23,7 @@ export interface Deps {
     eventBusName?: string;
     clusterArn?: string;
     planStateMachineArn?: string;
+    wavesStateMachineArn?: string;
     taskStateMachineArn?: string;
     rollbackStateMachineArn?: string;
   };
@@ -55,6 +56,7 @@ export function depsFromEnv(): Deps {
       eventBusName: optional(RESOURCE_ENV.eventBusName),
       clusterArn: optional(RESOURCE_ENV.clusterArn),
       planStateMachineArn: optional(RESOURCE_ENV.planStateMachineArn),
+      wavesStateMachineArn: optional(RESOURCE_ENV.wavesStateMachineArn),
       taskStateMachineArn: optional(RESOURCE_ENV.taskStateMachineArn),
       rollbackStateMachineArn: optional(RESOURCE_ENV.rollbackStateMachineArn),
     },

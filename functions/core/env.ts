@@ -6,6 +6,8 @@
 export const RESOURCE_ENV = {
   tableName: 'TABLE_NAME',
   planStateMachineArn: 'PLAN_STATE_MACHINE_ARN',
+  /** The plan machine of plans with a strategy (statemachines/waves.asl.json). */
+  wavesStateMachineArn: 'WAVES_STATE_MACHINE_ARN',
   taskStateMachineArn: 'TASK_STATE_MACHINE_ARN',
   rollbackStateMachineArn: 'ROLLBACK_STATE_MACHINE_ARN',
   eventBusName: 'EVENT_BUS_NAME',

@@ -18,6 +18,13 @@ export const COUNTS_SK_PREFIX = 'COUNTS#';
 export const COUNTER_SHARDS = 32;
 export const countsSk = (taskIndex: number) =>
   `${COUNTS_SK_PREFIX}${String(taskIndex % COUNTER_SHARDS).padStart(2, '0')}`;
+/** A plan's strategy and the state of its waves (one item, at most 20 waves). */
+export const STRATEGY_SK = 'STRATEGY';
+/** The positions of one wave's tenants (kept apart from the plan item, which stays constant-size). */
+export const WAVE_SK_PREFIX = 'WAVE#';
+export const waveSk = (wave: number) => `${WAVE_SK_PREFIX}${String(wave).padStart(2, '0')}`;
+/** Per-wave counts on a counter item: `w03#FAILED`. */
+export const waveCountName = (wave: number, status: string) => `w${String(wave).padStart(2, '0')}#${status}`;
 export const EVENT_SK_PREFIX = 'EVENT#';
 export const eventSk = (eventUlid: string) => `${EVENT_SK_PREFIX}${eventUlid}`;
 

@@ -62,6 +62,12 @@ export const PLAN_EVENT_TYPES = [
   'PlanRollingBack',
   'PlanRolledBack',
   'PlanRollbackFailed',
+  'PlanWaveStarted',
+  'PlanWaveAwaitingApproval',
+  'PlanWaveApproved',
+  'PlanWaveBaking',
+  'PlanWaveCompleted',
+  'PlanWaveFailed',
 ] as const;
 export const TASK_EVENT_TYPES = [
   'TaskCreated',
@@ -103,12 +109,18 @@ export type FailureType =
   | 'ROLLBACK'
   | 'EXECUTION_LOST'
   | 'TASKS_FAILED'
+  | 'WAVE_FAILED'
+  | 'BAKE_REGRESSION'
+  | 'ALARM'
+  | 'WAVE_HALTED'
   | 'INTERNAL';
 
 export interface FailureInfo {
   type: FailureType;
   message: string;
   stage?: string;
+  /** The wave that failed (or, for WAVE_HALTED, the wave that halted the plan). */
+  wave?: string;
 }
 
 export interface RolloutEvent {
@@ -164,6 +176,10 @@ export interface Plan {
   /** Finished tasks at the last PlanProgress event. */
   reportedProgress?: number;
   failureInfo?: FailureInfo;
+  /** How many waves the plan's strategy has (their state lives in the plan's STRATEGY item). */
+  waveCount?: number;
+  /** The wave the plan is at (0-based). */
+  currentWave?: number;
 }
 
 /** A plan with the counts its counter items hold (summed on read). */
@@ -183,6 +199,8 @@ export interface Task {
   tenantId: string;
   /** Position in the plan request; tasks start in this order. */
   index: number;
+  /** The wave it belongs to (0-based), when the plan has a strategy. */
+  wave?: number;
   status: TaskStatus;
   config: TenantDeployConfig;
   stages: string[];

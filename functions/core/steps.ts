@@ -44,6 +44,14 @@ export const STEP_INPUTS = {
   failTask: z.object({ ...taskPosition, executionArn: id, error: stateErrorSchema.optional() }),
   rollbackStage: z.object({ taskId: id }),
   finishRollback: z.object({ ...taskPosition, error: stateErrorSchema.optional() }),
+  /** The waves machine's steps: open a wave, park its approval gate, judge it, bake it, halt the plan. */
+  wave: z.discriminatedUnion('action', [
+    z.object({ action: z.literal('open'), planId: id, wave: z.number().int().min(0) }),
+    z.object({ action: z.literal('park'), planId: id, wave: z.number().int().min(0), token: id }),
+    z.object({ action: z.literal('judge'), planId: id, wave: z.number().int().min(0) }),
+    z.object({ action: z.literal('bake'), planId: id, wave: z.number().int().min(0) }),
+    z.object({ action: z.literal('halt'), planId: id, wave: z.number().int().min(0) }),
+  ]),
 };
 
 type Inputs = typeof STEP_INPUTS;

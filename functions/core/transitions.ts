@@ -98,6 +98,8 @@ export type EndingOperation = {
 }[TaskOperation];
 export type TaskGuardView = Pick<Task, 'retryCount' | 'completedStages' | 'currentStage' | 'paused'>;
 
+const LIVE_PLAN: readonly PlanStatus[] = ['RUNNING', 'PAUSED'];
+
 export const PLAN_RULES = {
   /** A plan created asynchronously has every task written. */
   created: { from: ['CREATING'], to: 'CREATED', event: null },
@@ -133,6 +135,13 @@ export const PLAN_RULES = {
   },
   rolledBack: { from: ['ROLLING_BACK'], to: 'ROLLED_BACK', event: 'PlanRolledBack' },
   rollbackFailed: { from: ['ROLLING_BACK'], to: 'ROLLBACK_FAILED', event: 'PlanRollbackFailed' },
+  /** A wave's steps (DESIGN.md "Waves"): events on the plan's sequence, the plan's status unchanged. */
+  waveAwaitingApproval: { from: LIVE_PLAN, event: 'PlanWaveAwaitingApproval' },
+  waveApproved: { from: LIVE_PLAN, event: 'PlanWaveApproved', verb: 'approve' },
+  waveStarted: { from: LIVE_PLAN, event: 'PlanWaveStarted' },
+  waveBaking: { from: LIVE_PLAN, event: 'PlanWaveBaking' },
+  waveCompleted: { from: LIVE_PLAN, event: 'PlanWaveCompleted' },
+  waveFailed: { from: LIVE_PLAN, event: 'PlanWaveFailed' },
 } as const satisfies Record<string, Rule<PlanStatus, PlanEventType, unknown>>;
 
 export type PlanOperation = keyof typeof PLAN_RULES;
@@ -162,7 +171,8 @@ export function decidePlan(
   plan: { status: PlanStatus },
 ): Decision<PlanStatus, PlanEventType> {
   const rule: Rule<PlanStatus, PlanEventType, unknown> = PLAN_RULES[operation];
-  if (!rule.from.includes(plan.status)) throw new IllegalTransition('PLAN', planId, plan.status, operation);
+  if (!rule.from.includes(plan.status))
+    throw new IllegalTransition('PLAN', planId, plan.status, rule.verb ?? operation);
   return { from: plan.status, to: rule.to ?? plan.status, event: rule.event };
 }
 

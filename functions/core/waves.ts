@@ -3,7 +3,7 @@
  * settings each wave runs with. Pure; the schema reports the assignment's problems as field errors.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { FailureThreshold } from './model.ts';
+import type { FailureInfo, FailureThreshold } from './model.ts';
 
 /** One wave as the request names it (see strategySchema). */
 export interface WaveRequest {
@@ -172,6 +172,24 @@ export function resolveWaves(
     approval: wave.approval ?? false,
     status: 'PENDING',
   }));
+}
+
+/** The plan's STRATEGY item: what to do on failure, the alarms, and each wave's settings and state. */
+export interface PlanStrategy {
+  onFailure: 'HALT' | 'ROLLBACK';
+  alarms: string[];
+  waves: WaveState[];
+}
+
+/** A wave with what the plan machine records while running it. */
+export interface WaveState extends Wave {
+  /** The approval gate's task token while the wave waits for approval. */
+  approvalToken?: string;
+  /** Set by POST /approve (also when it arrives before the gate parked its token). */
+  approvedAt?: string;
+  /** When the bake ends (epoch milliseconds). */
+  bakeUntil?: number;
+  failureInfo?: FailureInfo;
 }
 
 export function toThreshold(value: number | string): FailureThreshold {

@@ -230,15 +230,51 @@ describe('waves', () => {
     expect((await api.call('GET', `/v1/tenants/${left}/task`)).status).toBe(404);
   });
 
-  it('refuses to run a plan with a strategy (422) until the plan machine runs waves, storing nothing', async () => {
-    const waiting = tenant('wave-unrun');
-    const reply = await api.call('POST', '/v1/plans', {
-      body: api.planBody([waiting], { strategy: { waves: [{ name: 'all' }] } }),
+  it('shows the waves in the plan view, holds a gated wave until POST /approve, and answers 409 when nothing waits', async () => {
+    const [first, second] = [tenant('wave-gate-0'), tenant('wave-gate-1')];
+    const created = await api.call('POST', '/v1/plans', {
+      body: api.planBody([first, second], {
+        strategy: {
+          waves: [
+            { name: 'canary', count: 1 },
+            { name: 'rest', approval: true },
+          ],
+        },
+      }),
     });
+    expect(created.status).toBe(201);
+    const planId = created.body.planId as string;
+    const waiting = await eventually(
+      async () => {
+        const view = await api.call('GET', `/v1/plans/${planId}`);
+        // The wave and the plan's currentWave are read one after the other: wait for both.
+        return view.body.waves?.[1]?.status === 'AWAITING_APPROVAL' && view.body.currentWave === 'rest'
+          ? view.body
+          : undefined;
+      },
+      30_000,
+      50,
+    );
+    expect(waiting.currentWave).toBe('rest');
+    expect(waiting.waves[0]).toMatchObject({
+      name: 'canary',
+      status: 'COMPLETED',
+      tenantCount: 1,
+      completed: 1,
+      failed: 0,
+    });
+    expect((await api.call('GET', `/v1/tenants/${second}/task`)).body.status).toBe('CREATED');
 
-    expect(reply.status).toBe(422);
-    expect(reply.body.code).toBe('STRATEGY_NOT_RUN');
-    expect((await api.call('GET', `/v1/tenants/${waiting}/task`)).status).toBe(404);
+    const approved = await api.call('POST', `/v1/plans/${planId}/approve`);
+
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({ targetType: 'PLAN', targetId: planId, success: true });
+    await waitForPlan(api.h, planId, ['COMPLETED']);
+    const again = await api.call('POST', `/v1/plans/${planId}/approve`);
+    expect(again.status).toBe(409);
+    expect(again.body.message).toContain('no wave waiting for approval');
+    const done = await api.call('GET', `/v1/plans/${planId}`);
+    expect(done.body.waves.map((w: { status: string }) => w.status)).toEqual(['COMPLETED', 'COMPLETED']);
   });
 
   it('lists the strategy in the plan request schema of /openapi.json', async () => {

@@ -14,6 +14,7 @@ import { executionArnFor } from '../resources.ts';
 import { canTask } from '../transitions.ts';
 import { endTask } from './end-task.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
+import { releaseApprovalGate } from './wave-flow.ts';
 
 export interface TaskOperationResult {
   targetType: 'TASK' | 'PLAN';
@@ -221,6 +222,8 @@ export async function operatePlan(
     }
   }
   if (operation === 'rollback') await finalizePlanIfDone(deps, planId);
+  // A wave waiting for approval goes on, finds the plan cancelled and ends the plan machine.
+  if (operation === 'cancel' && plan.waveCount) await releaseApprovalGate(deps, planId);
   const after = await deps.store.requirePlan(planId);
   return {
     targetType: 'PLAN',

@@ -3,7 +3,7 @@ import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-s
 import { executionName, planCounters, planEnd } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
-import { DomainError, IllegalTransition } from '../errors.ts';
+import { IllegalTransition } from '../errors.ts';
 import { taskIdsOf } from '../keys.ts';
 import { isTerminalPlan, type Plan } from '../model.ts';
 import { buildPlan, requestHash } from '../plans.ts';
@@ -13,13 +13,14 @@ import { failureFromStateError } from './errors.ts';
 
 export async function startPlanExecution(
   deps: Deps,
-  plan: Pick<Plan, 'planId' | 'attempt'>,
+  plan: Pick<Plan, 'planId' | 'attempt' | 'waveCount'>,
 ): Promise<string> {
   const input = JSON.stringify({ planId: plan.planId, attempt: plan.attempt });
   try {
     const started = await deps.sfn.send(
       new StartExecutionCommand({
-        stateMachineArn: resource(deps, 'planStateMachineArn'),
+        // A plan with a strategy runs on its own machine, so a plan without one costs no extra state transition.
+        stateMachineArn: resource(deps, plan.waveCount ? 'wavesStateMachineArn' : 'planStateMachineArn'),
         name: executionName.plan(plan.planId, plan.attempt),
         input,
       }),
@@ -53,13 +54,6 @@ export const ASYNC_CREATION_MIN_TASKS = 500;
 /** Validates, stores and starts a plan (the API and the EventBridge rule both come here). */
 export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: string): Promise<SubmitResult> {
   const request: PlanRequest = parseOrThrow(planRequestSchema, body);
-  if (request.strategy) {
-    throw new DomainError(
-      422,
-      'STRATEGY_NOT_RUN',
-      'strategy: waves are validated and previewed (dryRun: true) but not run yet; submit the plan without a strategy',
-    );
-  }
   const now = deps.now();
   const built = buildPlan(request, deps.settings, {
     planId: deps.store.ctx.newId(),
@@ -69,6 +63,7 @@ export async function submitPlan(deps: Deps, body: unknown, idempotencyKey?: str
   const status = built.tasks.length >= ASYNC_CREATION_MIN_TASKS ? 'CREATING' : 'CREATED';
   const { plan, created } = await deps.store.createPlan({ ...built.plan, status }, built.tasks, {
     ...(idempotencyKey ? { idempotencyKey, requestHash: requestHash(request) } : {}),
+    ...(built.strategy ? { strategy: built.strategy } : {}),
   });
   const withIds = { ...plan, taskIds: taskIdsOf(plan) };
   if (!created) return { plan: withIds, created };
@@ -101,6 +96,8 @@ export async function startPlan(deps: Deps, input: StepInput<'startPlan'>) {
   } else if (plan.executionArn !== input.executionArn) {
     await deps.store.patchPlan(plan.planId, { executionArn: input.executionArn });
   }
+  // The waves machine opens the wave the plan is at; each wave lists its own tenants.
+  if (plan.waveCount) return { planId: plan.planId, attempt: plan.attempt, wave: plan.currentWave ?? 0 };
   return {
     planId: plan.planId,
     attempt: plan.attempt,

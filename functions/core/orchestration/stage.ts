@@ -126,6 +126,16 @@ export async function applyStage(deps: Deps, task: Task, plan: Plan, stage: stri
   return switchAndConfirm(deps, task, plan, stage, task.config, engines);
 }
 
+/** Every endpoint a completed task's stages answer on (the DTO's and its ready engines'), for a bake's polls. */
+export async function bakeTargets(deps: Deps, task: Task, plan: Plan): Promise<HealthTarget[]> {
+  const engines = hasEngineStages(task)
+    ? (await deps.store.listEngines(task.tenantId)).filter((e) => e.taskId === task.taskId)
+    : [];
+  const targets = task.stages.flatMap((stage) => targetsFor(task, plan, stage, task.config, engines).health);
+  // An endpoint with no key belongs to every stage: polled once.
+  return [...new Map(targets.map((t) => [t.url, t])).values()];
+}
+
 /** Whether any of the task's stages gets an engine (only then can it have started one). */
 export const hasEngineStages = (task: Pick<Task, 'stages'>) => task.stages.some((stage) => engineFor(stage));
 

@@ -148,7 +148,7 @@ async function recoverPlans(deps: Deps, report: SweepReport): Promise<Set<string
         }
         const attempt = plan.attempt + (plan.executionArn ? 1 : 0);
         await deps.store.patchPlan(plan.planId, { attempt });
-        await startPlanExecution(deps, { planId: plan.planId, attempt });
+        await startPlanExecution(deps, { planId: plan.planId, attempt, waveCount: plan.waveCount });
         restarted.add(plan.planId);
         report.restartedPlans.push(plan.planId);
       }

@@ -19,6 +19,8 @@ import {
   PLANS_INDEX_PK,
   planKey,
   planPk,
+  STRATEGY_SK,
+  waveSk,
 } from '../keys.ts';
 import {
   type FailureInfo,
@@ -33,6 +35,7 @@ import {
 import { logger } from '../observability.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY } from '../table.ts';
 import { decidePlan, type PlanOperation } from '../transitions.ts';
+import type { PlanStrategy, WaveState } from '../waves.ts';
 import {
   decodeCursor,
   encodeCursor,
@@ -111,11 +114,18 @@ export interface CreatePlanOptions {
   idempotencyKey?: string;
   /** A digest of the request; a repeated key with a different request is a conflict. */
   requestHash?: string;
+  /** The plan's waves: its STRATEGY item and each wave's tenant positions (written before the plan shows). */
+  strategy?: { state: PlanStrategy; indexes: number[][] };
 }
+
+/** Per-wave task counts, from the `wNN#STATUS` attributes of the counter items. */
+export type WaveCounts = StatusCounts[];
 
 export interface PlanTransition extends EventDetails {
   set?: Partial<Omit<Plan, 'planId' | 'status' | 'seq'>>;
   remove?: readonly (keyof Plan)[];
+  /** One wave's changes on the STRATEGY item, written in the same transaction. */
+  wave?: { index: number; set?: Partial<WaveState>; remove?: readonly (keyof WaveState)[] };
   /** Only while the plan is still at this `seq`: after any other transition this one does nothing. */
   ifSeq?: number;
 }
@@ -209,6 +219,59 @@ export function planStore(ctx: StoreContext) {
     }
   }
 
+  /** `SET waves[i].field = …` on the STRATEGY item (which must exist). */
+  function waveUpdate(
+    planId: string,
+    index: number,
+    set: Partial<WaveState> = {},
+    remove: readonly (keyof WaveState)[] = [],
+  ) {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const field = (name: string) => {
+      names[`#${name}`] = name;
+      return `waves[${index}].#${name}`;
+    };
+    const sets = Object.entries(set)
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => {
+        values[`:${name}`] = value;
+        return `${field(name)} = :${name}`;
+      });
+    const removes = remove.map(field);
+    return {
+      TableName: ctx.tableName,
+      Key: itemKey(planPk(planId), STRATEGY_SK),
+      UpdateExpression: [
+        sets.length ? `SET ${sets.join(', ')}` : '',
+        removes.length ? `REMOVE ${removes.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' '),
+      ConditionExpression: 'attribute_exists(#pk)',
+      ExpressionAttributeNames: { ...names, '#pk': PARTITION_KEY },
+      ...(sets.length ? { ExpressionAttributeValues: values } : {}),
+    };
+  }
+
+  /** Counts per wave, from the same counter items as the plan's (a task's wave never changes). */
+  async function waveCounts(plan: Plan): Promise<WaveCounts> {
+    const items = await queryAll(ctx, {
+      ...inPartition(planPk(plan.planId), COUNTS_SK_PREFIX),
+      ConsistentRead: true,
+    });
+    const counts: WaveCounts = Array.from({ length: plan.waveCount ?? 0 }, () => ({}));
+    for (const item of items) {
+      for (const [name, value] of Object.entries(item)) {
+        const match = /^w(\d+)#([A-Z_]+)$/.exec(name);
+        const wave = match && counts[Number(match[1])];
+        if (wave && value)
+          wave[match[2] as TaskStatus] = (wave[match[2] as TaskStatus] ?? 0) + (value as number);
+      }
+    }
+    return counts;
+  }
+
   /** The plan with its task counts, summed from its counter items (CREATED is what the total leaves). */
   async function withCounts(plan: Plan): Promise<PlanWithCounts> {
     const items = await queryAll(ctx, {
@@ -266,6 +329,8 @@ export function planStore(ctx: StoreContext) {
         event = built.event;
         writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
       }
+      if (change.wave)
+        writes.push({ Update: waveUpdate(planId, change.wave.index, change.wave.set, change.wave.remove) });
       await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
       return { item: updated, event };
     }, `transition ${operation} of plan ${planId}`);
@@ -338,6 +403,23 @@ export function planStore(ctx: StoreContext) {
             ExpressionAttributeNames: { '#pk': PARTITION_KEY },
           }),
         );
+        if (options.strategy) {
+          const { state, indexes } = options.strategy;
+          await ctx.doc.send(
+            new PutCommand({
+              TableName: ctx.tableName,
+              Item: { ...itemKey(planPk(plan.planId), STRATEGY_SK), kind: 'STRATEGY', ...state },
+            }),
+          );
+          await inParallel(indexes, WRITES_IN_PARALLEL, (positions, wave) =>
+            ctx.doc.send(
+              new PutCommand({
+                TableName: ctx.tableName,
+                Item: { ...itemKey(planPk(plan.planId), waveSk(wave)), kind: 'WAVE', indexes: positions },
+              }),
+            ),
+          );
+        }
         if (plan.status === 'CREATING') {
           await inParallel(stagingChunks(tasks), WRITES_IN_PARALLEL, (chunk, n) =>
             ctx.doc.send(
@@ -499,6 +581,51 @@ export function planStore(ctx: StoreContext) {
     },
 
     transitionPlan,
+    waveCounts,
+
+    async getStrategy(planId: string): Promise<PlanStrategy | undefined> {
+      const result = await ctx.doc.send(
+        new GetCommand({
+          TableName: ctx.tableName,
+          Key: itemKey(planPk(planId), STRATEGY_SK),
+          ConsistentRead: true,
+        }),
+      );
+      return result.Item ? stripKeys<PlanStrategy>(result.Item) : undefined;
+    },
+
+    /** The positions of a wave's tenants, in request order. */
+    async waveIndexes(planId: string, wave: number): Promise<number[]> {
+      const result = await ctx.doc.send(
+        new GetCommand({ TableName: ctx.tableName, Key: itemKey(planPk(planId), waveSk(wave)) }),
+      );
+      return (result.Item?.indexes as number[] | undefined) ?? [];
+    },
+
+    /** A wave's status with no plan event (later waves SKIPPED when the plan halts). */
+    async setWaveStatus(planId: string, index: number, status: WaveState['status']): Promise<void> {
+      await ctx.doc.send(new UpdateCommand(waveUpdate(planId, index, { status })));
+    },
+
+    /**
+     * Parks the approval gate's token on its wave unless the wave was approved meanwhile
+     * (approve before the gate parked: then false, and the gate goes on by itself).
+     */
+    async parkApproval(planId: string, index: number, token: string): Promise<boolean> {
+      const update = waveUpdate(planId, index, { approvalToken: token });
+      try {
+        await ctx.doc.send(
+          new UpdateCommand({
+            ...update,
+            ConditionExpression: `${update.ConditionExpression} AND attribute_not_exists(waves[${index}].approvedAt)`,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailure(error)) return false;
+        throw error;
+      }
+    },
 
     /** Emits PlanProgress when tasks finished since the last one; nothing otherwise. */
     async reportPlanProgress(planId: string): Promise<RolloutEvent | undefined> {

@@ -1,7 +1,23 @@
 /** Task items and the single transition authority for tasks. */
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
-import { countsSk, itemKey, planIdOfTask, planPk, TASK_SK_PREFIX, taskKey, tenantPk } from '../keys.ts';
+import {
+  countsSk,
+  itemKey,
+  planIdOfTask,
+  planPk,
+  TASK_SK_PREFIX,
+  taskIdFor,
+  taskKey,
+  tenantPk,
+  waveCountName,
+} from '../keys.ts';
 import { isTerminalTask, type RolloutEvent, type Task, type TaskStatus } from '../model.ts';
 import { GSI1 } from '../table.ts';
 import { decideTask, type TaskOperation } from '../transitions.ts';
@@ -60,6 +76,11 @@ function counterUpdate(tableName: string, before: Task, after: Task): TransactIt
   if (before.status !== after.status) {
     if (before.status !== 'CREATED') add[before.status] = -1;
     add[after.status] = 1;
+    // A wave's verdict counts its own tasks (from the same exact counters).
+    if (before.wave !== undefined) {
+      if (before.status !== 'CREATED') add[waveCountName(before.wave, before.status)] = -1;
+      add[waveCountName(before.wave, after.status)] = 1;
+    }
   }
   const stages = after.completedStages.length - before.completedStages.length;
   if (stages) add[STAGES_DONE] = stages;
@@ -98,6 +119,29 @@ export function taskStore(ctx: StoreContext) {
     requireTask,
 
     /** Every task of a plan, in request order. */
+    /** The tasks at these request positions (read consistently, in the order given). */
+    async tasksAt(planId: string, indexes: readonly number[]): Promise<Task[]> {
+      const byId = new Map<string, Task>();
+      // BatchGetItem reads at most 100 items per call.
+      // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+      for (let i = 0; i < indexes.length; i += 100) {
+        let keys: Record<string, unknown>[] = indexes
+          .slice(i, i + 100)
+          .map((index) => taskKey(planId, taskIdFor(planId, index)));
+        while (keys.length) {
+          const result = await ctx.doc.send(
+            new BatchGetCommand({ RequestItems: { [ctx.tableName]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of result.Responses?.[ctx.tableName] ?? []) {
+            const task = stripKeys<Task>(item);
+            byId.set(task.taskId, task);
+          }
+          keys = result.UnprocessedKeys?.[ctx.tableName]?.Keys ?? [];
+        }
+      }
+      return indexes.flatMap((index) => byId.get(taskIdFor(planId, index)) ?? []);
+    },
+
     async listTasks(planId: string): Promise<Task[]> {
       const items = await queryAll(ctx, {
         ...inPartition(planPk(planId), TASK_SK_PREFIX),

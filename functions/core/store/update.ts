@@ -29,8 +29,9 @@ export function updateParts(
   const addClauses = Object.entries(add)
     .filter(([, value]) => value !== 0)
     .map(([field, value]) => {
-      values[`:add_${field}`] = value;
-      return `${name(field)} :add_${field}`;
+      const placeholder = `:add_${field.replace(/[^A-Za-z0-9_]/g, '_')}`;
+      values[placeholder] = value;
+      return `${name(field)} ${placeholder}`;
     });
   const removeClauses = remove.map(name);
   const expression = [

@@ -22,7 +22,7 @@ describe('the route table', () => {
     }
   });
 
-  it('covers every route of the design, with the five operations on plans, tasks and tenants', () => {
+  it('covers every route of the design, with the five operations on plans, tasks and tenants, and approve on plans', () => {
     const ops = ['pause', 'resume', 'cancel', 'rollback', 'retry'];
     const expected = [
       'GET /v1/health',
@@ -33,6 +33,7 @@ describe('the route table', () => {
       'DELETE /v1/plans/{planId}',
       'GET /v1/plans/{planId}/tasks',
       'GET /v1/plans/{planId}/events',
+      'POST /v1/plans/{planId}/approve',
       'GET /v1/tasks/{taskId}',
       'GET /v1/tasks/{taskId}/execution',
       'GET /v1/tenants/{tenantId}/task',
