@@ -13,7 +13,7 @@ import { thresholdExceeded } from '../settings.ts';
 import type { StepInput } from '../steps.ts';
 import type { PlanStrategy, WaveState } from '../waves.ts';
 import { endTask } from './end-task.ts';
-import type { TaskOperationResult } from './operations.ts';
+import { operatePlan, type TaskOperationResult } from './operations.ts';
 import { bakeTargets } from './stage.ts';
 
 type WaveStep<A extends StepInput<'wave'>['action']> = Extract<StepInput<'wave'>, { action: A }>;
@@ -223,7 +223,8 @@ async function failWave(
 
 /**
  * A failed wave halts the plan: later waves never start (their tasks end CANCELLED, WAVE_HALTED)
- * and the plan ends FAILED with the wave's failure.
+ * and the plan ends FAILED with the wave's failure; with onFailure ROLLBACK it then rolls back
+ * every task that changed something and ends ROLLED_BACK or ROLLBACK_FAILED.
  */
 export async function haltPlan(deps: Deps, input: WaveStep<'halt'>): Promise<{ status: string }> {
   const { plan, strategy, wave } = await load(deps, input.planId, input.wave);
@@ -266,5 +267,8 @@ export async function haltPlan(deps: Deps, input: WaveStep<'halt'>): Promise<{ s
     set: { failureInfo, endedAt: deps.now().toISOString(), mapFinished: true },
     failureInfo,
   });
-  return { status: failed.item.status };
+  if (strategy.onFailure !== 'ROLLBACK') return { status: failed.item.status };
+  // Every task that changed something goes back to its previous good config, confirmed by health checks.
+  const rolling = await operatePlan(deps, plan.planId, 'rollback');
+  return { status: rolling.finalStatus };
 }

@@ -128,6 +128,47 @@ describe('waves', () => {
     }
   });
 
+  it('with onFailure ROLLBACK rolls back every tenant that changed something, confirmed by health checks', async () => {
+    const tenants = ['undo-0', 'undo-1', 'undo-2'];
+    const { plan } = await submit(h, {
+      configs: tenants.map((t) =>
+        tenantConfig(h.engine, t, '2', ['app', 'db'], {
+          sourceTenantDeployConfig: { tenantId: t, deployUnitVersion: '1' },
+        }),
+      ),
+      strategy: {
+        waves: [{ name: 'canary', count: 2, maxConcurrency: 2, bakeSeconds: 60 }, { name: 'rest' }],
+        onFailure: 'ROLLBACK',
+      },
+    });
+    await waitForWave(plan.planId, 0, (wave) => wave.status === 'BAKING');
+
+    // The canary's first tenant falls back to reporting the old version: a regression the rollback then confirms.
+    h.engine.setFaults({ tenantId: 'undo-0', wrongVersion: '1' });
+    try {
+      const done = await waitForPlan(h, plan.planId, ['ROLLED_BACK', 'ROLLBACK_FAILED', 'COMPLETED']);
+
+      expect(done.status).toBe('ROLLED_BACK');
+      expect(done.failureInfo).toMatchObject({ type: 'BAKE_REGRESSION', wave: 'canary' });
+      const tasks = await h.deps.store.listTasks(plan.planId);
+      expect(tasks.map((t) => [t.tenantId, t.status])).toEqual([
+        ['undo-0', 'ROLLED_BACK'],
+        ['undo-1', 'ROLLED_BACK'],
+        ['undo-2', 'CANCELLED'],
+      ]);
+      expect((await h.deps.store.getCurrentConfig('undo-1', 'db'))?.version).toBe('1');
+      expect(
+        h.engine
+          .state()
+          .services.filter((s) => s.tenantId === 'undo-1')
+          .map((s) => s.version),
+      ).toEqual(['1', '1']);
+      expect(await h.deps.store.getCurrentConfig('undo-2', 'app')).toBeUndefined();
+    } finally {
+      h.engine.clearFaults();
+    }
+  });
+
   it('waits for approval before a gated wave, and starts it once approved', async () => {
     const tenants = ['gate-0', 'gate-1'];
     const { plan } = await submit(h, {
