@@ -23,6 +23,11 @@ export type GrantResource =
   /** Every task of the project's cluster (task ids exist only once a task runs). */
   | { kind: 'clusterTasks' }
   | { kind: 'engineRoles' }
+  /**
+   * Every CloudWatch alarm of the account and region: a plan names its alarms at run time. Only
+   * read (DescribeAlarms) is granted on them.
+   */
+  | { kind: 'alarms' }
   /** Resource "*": only for actions AWS authorizes on no resource; each use says which and why. */
   | { kind: 'any' };
 
@@ -125,6 +130,11 @@ export function functionGrants(
           },
         );
         break;
+      case 'alarms':
+        // DescribeAlarms authorizes on the alarms it names (resource type alarm).
+        // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+        grants.push({ actions: ['cloudwatch:DescribeAlarms'], resources: [{ kind: 'alarms' }] });
+        break;
       case 'events':
         grants.push({
           actions: ['events:PutEvents', 'events:DescribeEventBus'],
@@ -156,6 +166,7 @@ export interface GrantNames {
   clusterTasks: string;
   engineRoles: readonly string[];
   cluster: string;
+  alarms: string;
 }
 
 export interface RenderedStatement {
@@ -190,6 +201,8 @@ function resourceNames(resource: GrantResource, names: Partial<GrantNames>): rea
       return [need(names.clusterTasks, "the cluster's tasks")];
     case 'engineRoles':
       return need(names.engineRoles, 'the engine roles');
+    case 'alarms':
+      return [need(names.alarms, 'the alarms')];
     case 'any':
       return ['*'];
   }

@@ -14,8 +14,9 @@ export type TableAccess = 'RO' | 'RW';
  * `sfn-history`: read executions and their histories (the console's view of a task's execution).
  * `ecs`: the engine tasks of the project's cluster (ending a task stops the engines it started that
  * serve nobody, so every function that can end one has it).
+ * `alarms`: read CloudWatch alarms (a plan's waves halt on them).
  */
-export type ServiceUse = 'sfn' | 'sfn-history' | 'ecs' | 'events';
+export type ServiceUse = 'sfn' | 'sfn-history' | 'ecs' | 'events' | 'alarms';
 
 export type FunctionTrigger =
   /** The HTTP API (API Gateway locally: the local API server) routes to it. */
@@ -116,8 +117,9 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ...STEP,
     // A bake polls for a minute per invocation; a halt cancels up to 10,000 tasks of later waves.
     timeoutSeconds: 900,
-    // sfn: the approval gate lets itself go on when approved first; ecs: a task it cancels may stop engines.
-    uses: ['sfn', 'ecs'],
+    // sfn: the approval gate lets itself go on when approved first; ecs: a task it cancels may stop
+    // engines; alarms: a wave fails when one of the plan's alarms is in ALARM.
+    uses: ['sfn', 'ecs', 'alarms'],
     env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
   },
   {

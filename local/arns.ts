@@ -31,6 +31,7 @@ export const arns = {
   container: (taskId: string, name: string) =>
     `${partition}:ecs:${scope}:container/${CLUSTER_NAME}/${taskId}/${name}`,
   eventBus: (name: string) => `${partition}:events:${scope}:event-bus/${name}`,
+  alarm: (name: string) => `${partition}:cloudwatch:${scope}:alarm:${name}`,
   rule: (busName: string, ruleName: string) =>
     busName === DEFAULT_BUS_NAME
       ? `${partition}:events:${scope}:rule/${ruleName}`

@@ -23,6 +23,7 @@ const ENDPOINT_PORTS = {
   sfn: { offset: 2, env: 'ROLLOUT_PORT_SFN' },
   ecs: { offset: 3, env: 'ROLLOUT_PORT_ECS' },
   eventbridge: { offset: 4, env: 'ROLLOUT_PORT_EVENTBRIDGE' },
+  cloudwatch: { offset: 5, env: 'ROLLOUT_PORT_CLOUDWATCH' },
 } as const;
 
 export type LocalPorts = { api: number } & Record<keyof typeof ENDPOINT_PORTS, number>;

@@ -25,6 +25,7 @@ import {
 } from '../statemachines/index.ts';
 import { arns, DEFAULT_BUS_NAME, PROJECT_BUS_NAME, RESOURCE_PREFIX } from './arns.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, useLocalIdentity } from './aws-env.ts';
+import { cloudWatchService, LocalAlarms } from './cloudwatch.ts';
 import { ensureTable, startDynamoDbLocal } from './dynamodb.ts';
 import { startDynamoDbProxy } from './dynamodb-proxy.ts';
 import { type EngineCommand, ecsService, LocalEcs, taskStateChangeDetail } from './ecs.ts';
@@ -64,7 +65,7 @@ export interface LocalRuntimeOptions {
   scheduleEveryMs?: Record<string, number>;
   extraEnv?: Record<string, string>;
   /** Fixed ports; a free loopback port for each one not given. */
-  ports?: { dynamodb?: number; sfn?: number; ecs?: number; eventbridge?: number };
+  ports?: { dynamodb?: number; sfn?: number; ecs?: number; eventbridge?: number; cloudwatch?: number };
   /** SIGTERM → SIGKILL grace of ECS StopTask. */
   ecsStopGraceMs?: number;
   /** In memory: finished executions that keep their history. */
@@ -78,7 +79,7 @@ export interface LocalRuntimeOptions {
 }
 
 export interface LocalRuntime {
-  endpoints: { dynamodb: string; sfn: string; ecs: string; eventbridge: string };
+  endpoints: { dynamodb: string; sfn: string; ecs: string; eventbridge: string; cloudwatch: string };
   tableName: string;
   arns: { functions: Record<string, string>; stateMachines: Record<string, string> };
   /** Every environment variable the runtime set. */
@@ -195,12 +196,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const stepFunctions = sfn;
     cleanups.push(() => stepFunctions.stopAll());
 
-    const servers: Record<'sfn' | 'ecs' | 'eventbridge', JsonServer> = {
+    const servers: Record<'sfn' | 'ecs' | 'eventbridge' | 'cloudwatch', JsonServer> = {
       sfn: await startJsonServer(stepFunctionsService(sfn), options.ports?.sfn ?? 0, log, authorizer),
       ecs: await startJsonServer(ecsService(ecs), options.ports?.ecs ?? 0, log, authorizer),
       eventbridge: await startJsonServer(
         eventBridgeService(bus),
         options.ports?.eventbridge ?? 0,
+        log,
+        authorizer,
+      ),
+      cloudwatch: await startJsonServer(
+        cloudWatchService(new LocalAlarms()),
+        options.ports?.cloudwatch ?? 0,
         log,
         authorizer,
       ),
@@ -217,6 +224,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       AWS_ENDPOINT_URL_SFN: servers.sfn.url,
       AWS_ENDPOINT_URL_ECS: servers.ecs.url,
       AWS_ENDPOINT_URL_EVENTBRIDGE: servers.eventbridge.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: servers.cloudwatch.url,
       ...CONCURRENT_INVOCATIONS_ENV,
       // No X-Ray daemon here; Powertools' tracer is off outside Lambda anyway, this says so.
       POWERTOOLS_TRACE_ENABLED: 'false',
@@ -274,6 +282,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         sfn: servers.sfn.url,
         ecs: servers.ecs.url,
         eventbridge: servers.eventbridge.url,
+        cloudwatch: servers.cloudwatch.url,
       },
       tableName,
       arns: { functions: fnArns, stateMachines: machineArns },
@@ -310,6 +319,7 @@ function localAuthorizer(
     // No roles are passed locally: engines are processes, so iam:PassRole is not checked.
     engineRoles: [],
     cluster: arns.cluster(),
+    alarms: arns.alarm('*'),
   };
   const machineNames = machines.map((m) => m.name);
   const policies = new Map<string, PolicyStatement[]>(

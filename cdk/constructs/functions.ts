@@ -2,7 +2,7 @@
  * One Lambda per entry of functions/manifest.ts, with exactly the access functions/grants.ts derives
  * from its entry (table RO/RW, `uses`, a stream trigger) and the resource variables in `env`.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import type { ICluster, TaskDefinition } from 'aws-cdk-lib/aws-ecs';
@@ -104,6 +104,12 @@ export class Functions extends Construct {
         t.obtainExecutionRole().roleArn,
       ]),
       cluster: props.cluster.clusterArn,
+      alarms: Stack.of(this).formatArn({
+        service: 'cloudwatch',
+        resource: 'alarm',
+        resourceName: '*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     };
 
     const byName = new Map<string, RolloutFunction>();
@@ -180,6 +186,14 @@ export class Functions extends Construct {
         'AwsSolutions-IAM5',
         'ECS task ids exist only once an engine runs; only tasks in the project cluster are covered.',
         [`Resource::${nagArn('ecs', `task/${props.clusterName}/*`)}`],
+      );
+    }
+    if (uses.has('alarms')) {
+      acknowledge(
+        role,
+        'AwsSolutions-IAM5',
+        "A plan names its CloudWatch alarms at run time; the role may only read alarms (DescribeAlarms) in the stack's account and region.",
+        [`Resource::${nagArn('cloudwatch', 'alarm:*')}`],
       );
     }
   }

@@ -3,6 +3,7 @@
  * environment. Clients are ordinary SDK clients: the endpoint comes from the
  * environment (AWS_ENDPOINT_URL_* when run by the local runtime).
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -16,6 +17,7 @@ export interface Deps {
   store: Store;
   settings: DeploymentSettings;
   sfn: SFNClient;
+  cloudwatch: CloudWatchClient;
   ecs: ECSClient;
   events: EventBridgeClient;
   /** Resource names, present when the function's manifest entry lists them. */
@@ -50,6 +52,7 @@ export function depsFromEnv(): Deps {
     }),
     settings,
     sfn: tracer.captureAWSv3Client(new SFNClient({})),
+    cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient({})),
     ecs: tracer.captureAWSv3Client(new ECSClient({})),
     events: tracer.captureAWSv3Client(new EventBridgeClient({})),
     resources: {

@@ -3,6 +3,7 @@
  * opened (approval gate), rolled out by the Map over its tenants, judged against its failure
  * threshold, baked while its endpoints are polled, and a failed wave halts the plan.
  */
+import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { planCounters } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
@@ -59,6 +60,8 @@ export async function openWave(deps: Deps, input: WaveStep<'open'>): Promise<Wav
     return { next: 'APPROVAL', planId, wave: index };
   }
   if (wave.status !== 'RUNNING') {
+    const alarm = await alarmFiring(deps, strategy, wave, 'before it started');
+    if (alarm) return failWave(deps, plan, wave, alarm);
     await deps.store.transitionPlan(planId, 'waveStarted', {
       set: { currentWave: index },
       wave: { index, set: { status: 'RUNNING', startedAt: deps.now().toISOString() } },
@@ -131,6 +134,8 @@ export async function judgeWave(deps: Deps, input: WaveStep<'judge'>): Promise<W
   const { planId } = input;
   const { plan, strategy, wave } = await load(deps, planId, input.wave);
   if (!wave || !live(plan)) return { next: 'FINISH', planId, wave: input.wave };
+  const alarm = await alarmFiring(deps, strategy, wave, 'while it ran');
+  if (alarm) return failWave(deps, plan, wave, alarm);
   const counts = (await deps.store.waveCounts(plan))[wave.index] ?? {};
   const failed = planCounters(counts).failedTasks;
   if (failed > 0 && thresholdExceeded(wave.failureThreshold, failed, wave.tenantCount)) {
@@ -171,6 +176,8 @@ export async function bakeWave(deps: Deps, input: WaveStep<'bake'>): Promise<Wav
   );
   const once = { ...plan.healthCheck, maxAttempts: 1 };
   for (;;) {
+    const alarm = await alarmFiring(deps, strategy, wave, 'while it baked');
+    if (alarm) return failWave(deps, plan, wave, alarm);
     for (const { task, targets: endpoints } of targets) {
       const health = await checkHealth(endpoints, String(task.config.deployUnitVersion), once, deps);
       const failing = health.answers.find((answer) => !answer.ok);
@@ -189,6 +196,41 @@ export async function bakeWave(deps: Deps, input: WaveStep<'bake'>): Promise<Wav
     if (!live(current)) return { next: 'FINISH', planId, wave: wave.index };
     await deps.sleep(Math.min(plan.healthCheck.intervalSeconds * 1000, until - now));
   }
+}
+
+/**
+ * The first of the plan's alarms in state ALARM, as the wave's failure. An alarm that does not
+ * exist fails the wave too: a safety check that cannot run must not pass.
+ */
+async function alarmFiring(
+  deps: Deps,
+  strategy: PlanStrategy,
+  wave: WaveState,
+  when: string,
+): Promise<FailureInfo | undefined> {
+  if (!strategy.alarms.length) return undefined;
+  const { MetricAlarms = [], CompositeAlarms = [] } = await deps.cloudwatch.send(
+    new DescribeAlarmsCommand({ AlarmNames: strategy.alarms, AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+  );
+  const found = [...MetricAlarms, ...CompositeAlarms];
+  const firing = found.find((alarm) => alarm.StateValue === 'ALARM');
+  if (firing) {
+    return {
+      type: 'ALARM',
+      wave: wave.name,
+      message:
+        `alarm ${firing.AlarmName} is in ALARM ${when} (wave ${wave.name}): ${firing.StateReason ?? ''}`.trim(),
+    };
+  }
+  const missing = strategy.alarms.filter((name) => !found.some((alarm) => alarm.AlarmName === name));
+  if (missing.length) {
+    return {
+      type: 'ALARM',
+      wave: wave.name,
+      message: `alarm(s) ${missing.join(', ')} not found ${when} (wave ${wave.name})`,
+    };
+  }
+  return undefined;
 }
 
 async function completeWave(

@@ -1,3 +1,9 @@
+import {
+  CloudWatchClient,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  SetAlarmStateCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conflict } from '../../../functions/core/errors.ts';
@@ -5,6 +11,7 @@ import type { RolloutEvent } from '../../../functions/core/model.ts';
 import { operatePlan } from '../../../functions/core/orchestration/operations.ts';
 import { approvePlan } from '../../../functions/core/orchestration/wave-flow.ts';
 import type { WaveState } from '../../../functions/core/waves.ts';
+import { accessKeyOf, LOCAL_SECRET_ACCESS_KEY } from '../../../local/iam.ts';
 import { eventually } from '../support.ts';
 import {
   allEvents,
@@ -126,6 +133,104 @@ describe('waves', () => {
     } finally {
       h.engine.clearFaults();
     }
+  });
+
+  it("halts a wave when one of the plan's alarms goes to ALARM while it runs", async () => {
+    const cloudwatch = new CloudWatchClient({});
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({
+        AlarmName: 'checkout-5xx',
+        Namespace: 'Shop',
+        MetricName: '5xx',
+        Statistic: 'Sum',
+        Period: 60,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    );
+    // The first wave's tenant takes a few health rounds, so the alarm fires while the wave runs.
+    h.engine.setFaults({ tenantId: 'alarm-0', service: 'app', healthyAfterPolls: 10 });
+    try {
+      const { plan } = await submit(h, {
+        healthCheck: { intervalSeconds: 0.1, maxAttempts: 30, timeoutSeconds: 2 },
+        configs: configs(['alarm-0', 'alarm-1']),
+        strategy: { waves: [{ name: 'first', count: 1 }, { name: 'rest' }], alarms: ['checkout-5xx'] },
+      });
+      await waitForWave(plan.planId, 0, (wave) => wave.status === 'RUNNING');
+
+      await cloudwatch.send(
+        new SetAlarmStateCommand({
+          AlarmName: 'checkout-5xx',
+          StateValue: 'ALARM',
+          StateReason: 'errors spiked',
+        }),
+      );
+
+      const done = await waitForPlan(h, plan.planId, ['COMPLETED', 'FAILED']);
+      expect(done.status).toBe('FAILED');
+      expect(done.failureInfo).toMatchObject({ type: 'ALARM', wave: 'first' });
+      expect(done.failureInfo?.message).toContain('alarm checkout-5xx is in ALARM while it ran');
+      expect((await h.deps.store.tasksAt(plan.planId, [1]))[0]).toMatchObject({
+        status: 'CANCELLED',
+        failureInfo: { type: 'WAVE_HALTED' },
+      });
+    } finally {
+      h.engine.clearFaults();
+      await cloudwatch.send(
+        new SetAlarmStateCommand({ AlarmName: 'checkout-5xx', StateValue: 'OK', StateReason: 'test over' }),
+      );
+    }
+  });
+
+  it('does not start a wave while an alarm is in ALARM, nor when a named alarm does not exist', async () => {
+    const cloudwatch = new CloudWatchClient({});
+    await cloudwatch.send(
+      new PutMetricAlarmCommand({ AlarmName: 'already-firing', MetricName: 'm', Namespace: 'n' }),
+    );
+    await cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: 'already-firing', StateValue: 'ALARM', StateReason: 'on fire' }),
+    );
+
+    const firing = await submit(h, {
+      configs: configs(['fired-0']),
+      strategy: { waves: [{ name: 'all' }], alarms: ['already-firing'] },
+    });
+    const missing = await submit(h, {
+      configs: configs(['nameless-0']),
+      strategy: { waves: [{ name: 'all' }], alarms: ['no-such-alarm'] },
+    });
+
+    const [firingDone, missingDone] = await Promise.all([
+      waitForPlan(h, firing.plan.planId, ['COMPLETED', 'FAILED']),
+      waitForPlan(h, missing.plan.planId, ['COMPLETED', 'FAILED']),
+    ]);
+    expect(firingDone.failureInfo?.message).toContain('alarm already-firing is in ALARM before it started');
+    expect(missingDone.failureInfo?.message).toContain('alarm(s) no-such-alarm not found');
+    expect(firingDone.completedTasks + missingDone.completedTasks).toBe(0);
+    expect(await h.deps.store.getCurrentConfig('fired-0', 'app')).toBeUndefined();
+  });
+
+  it('lets the wave function read alarms and nothing more of CloudWatch', async () => {
+    await new CloudWatchClient({}).send(
+      new PutMetricAlarmCommand({ AlarmName: 'read-only', MetricName: 'm', Namespace: 'n' }),
+    );
+    const asWave = new CloudWatchClient({
+      credentials: { accessKeyId: accessKeyOf('wave'), secretAccessKey: LOCAL_SECRET_ACCESS_KEY },
+    });
+
+    const described = await asWave.send(new DescribeAlarmsCommand({ AlarmNames: ['read-only'] }));
+    const moved = asWave.send(
+      new SetAlarmStateCommand({ AlarmName: 'read-only', StateValue: 'OK', StateReason: 'x' }),
+    );
+
+    expect(described.MetricAlarms?.map((a) => a.AlarmName)).toEqual(['read-only']);
+    await expect(moved).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        'cloudwatch:SetAlarmState on resource: arn:aws:cloudwatch:us-east-1:000000000000:alarm:read-only',
+      ),
+    });
   });
 
   it('with onFailure ROLLBACK rolls back every tenant that changed something, confirmed by health checks', async () => {

@@ -3,7 +3,14 @@ import { localPorts } from '../../../local/ports.ts';
 
 describe('localPorts', () => {
   it('puts every endpoint on a stable port next to the API by default', () => {
-    expect(localPorts({})).toEqual({ api: 3000, dynamodb: 3001, sfn: 3002, ecs: 3003, eventbridge: 3004 });
+    expect(localPorts({})).toEqual({
+      api: 3000,
+      dynamodb: 3001,
+      sfn: 3002,
+      ecs: 3003,
+      eventbridge: 3004,
+      cloudwatch: 3005,
+    });
   });
 
   it('derives them from ROLLOUT_PORT and lets one variable per endpoint override its port', () => {
@@ -13,6 +20,7 @@ describe('localPorts', () => {
       sfn: 8083,
       ecs: 4003,
       eventbridge: 4004,
+      cloudwatch: 4005,
     });
   });
 
@@ -23,6 +31,7 @@ describe('localPorts', () => {
       sfn: 0,
       ecs: 0,
       eventbridge: 0,
+      cloudwatch: 0,
     });
   });
 
