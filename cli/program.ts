@@ -17,6 +17,7 @@ import {
   table,
   taskDuration,
   versionChange,
+  wavesLine,
 } from './render.ts';
 import { emit, FORMATS, type Format, type Output, paintStatus, type Ui, wantsColor } from './ui.ts';
 import { planTasks, printEvents, type TaskFilter, watchPlan } from './watch.ts';
@@ -179,6 +180,7 @@ CANCELLED or ROLLBACK_FAILED (plan watch, events --follow) or the API is unhealt
         [
           planHeader(ui, found),
           countsLine(found),
+          ...wavesLine(ui, found),
           ...(found.failureInfo ? [`failure: ${failureText(found.failureInfo)}`] : []),
           `console: ${found.consoleUrl}`,
           ...(found.awsConsoleUrl ? [`aws console: ${found.awsConsoleUrl}`] : []),
@@ -206,6 +208,16 @@ CANCELLED or ROLLBACK_FAILED, 1 when the API stayed unreachable for 5 minutes.`,
     .action(async (planId: string, options: TaskFilter, command: Command) => {
       const { client, ui } = context(command);
       setExit(await watchPlan(client(), planId, ui, options, (line) => io.err(line)));
+    });
+
+  plan
+    .command('approve')
+    .description('let the wave that waits for approval start')
+    .argument('<planId>')
+    .action(async (planId: string, _options, command: Command) => {
+      const { client, ui } = context(command);
+      const result = await client().request<OperationResult>('POST', `/v1/plans/${seg(planId)}/approve`);
+      emit(ui, result, () => `approve plan ${result.targetId}: ${result.message}`);
     });
 
   plan

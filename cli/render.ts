@@ -82,6 +82,20 @@ export function planHeader(ui: Pick<Ui, 'color'>, plan: PlanInfo, now = Date.now
   return `plan ${plan.planId} ${paintStatus(ui, plan.status)} ${bar(plan.progressPercent, 20)} ${plan.progressPercent}%  ${planElapsed(plan, now)}  "${plan.name}"`;
 }
 
+/** A plan's waves in order, each with its status and finished tasks; nothing for a plan without a strategy. */
+export function wavesLine(ui: Pick<Ui, 'color'>, plan: PlanInfo): string[] {
+  if (!plan.waves?.length) return [];
+  const waves = plan.waves.map(
+    (w) =>
+      `${w.name === plan.currentWave ? '▸' : ''}${w.name} ${paintStatus(ui, w.status)} ${w.completed + w.failed}/${w.tenantCount}${w.failed ? ` (${w.failed} failed)` : ''}`,
+  );
+  const waiting = plan.waves.find((w) => w.status === 'AWAITING_APPROVAL');
+  return [
+    `waves: ${waves.join('  ')}`,
+    ...(waiting ? [`wave ${waiting.name} waits for approval: rollout plan approve ${plan.planId}`] : []),
+  ];
+}
+
 /** Tasks per status, as the API counts them: each task in exactly one status. */
 export function countsLine(plan: PlanInfo): string {
   const entries = Object.entries(plan.counts).filter(([, n]) => n > 0);

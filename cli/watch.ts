@@ -14,6 +14,7 @@ import {
   table,
   taskCells,
   taskLine,
+  wavesLine,
 } from './render.ts';
 import { clip, emit, emitRecord, paint, paintStatus, type Ui } from './ui.ts';
 
@@ -110,7 +111,12 @@ export function frame(
   notice?: string,
   now = Date.now(),
 ): string[] {
-  const top = [planHeader(ui, plan, now), countsLine(plan), ...(notice ? [paint(ui, 'yellow', notice)] : [])];
+  const top = [
+    planHeader(ui, plan, now),
+    countsLine(plan),
+    ...wavesLine(ui, plan),
+    ...(notice ? [paint(ui, 'yellow', notice)] : []),
+  ];
   // One row stays free so the block never scrolls its own top line away.
   const room = Math.max(1, size.rows - top.length - 1);
   const { shown, rest } = collapse(tasks, room);
@@ -141,8 +147,8 @@ function changeLog(ui: Ui) {
   return (plan: PlanInfo, tasks: readonly TaskInfo[]) => {
     once(
       '',
-      `${plan.status} ${plan.progressPercent} ${countsLine(plan)}`,
-      () => `${planHeader(ui, plan)}  ${countsLine(plan)}`,
+      `${plan.status} ${plan.progressPercent} ${countsLine(plan)} ${wavesLine(ui, plan).join(' ')}`,
+      () => [`${planHeader(ui, plan)}  ${countsLine(plan)}`, ...wavesLine(ui, plan)].join('\n         '),
     );
     const width = tenantWidth(tasks);
     for (const task of tasks) {
@@ -170,6 +176,7 @@ export function watchSummary(
     ...(completedHidden ? [`+${completedHidden} completed`] : []),
     '',
     `plan ${plan.planId} ended ${paintStatus(ui, plan.status)} after ${planElapsed(plan, now)} (${countsLine(plan)})${reason}`,
+    ...wavesLine(ui, plan),
   ];
 }
 

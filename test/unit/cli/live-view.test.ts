@@ -156,6 +156,48 @@ describe('the live view of plan watch', () => {
   });
 });
 
+describe('waves in the live view', () => {
+  const wave = (name: string, status: string, tenantCount: number, completed: number, failed = 0) => ({
+    index: 0,
+    name,
+    status: status as 'PENDING',
+    tenantCount,
+    completed,
+    failed,
+    maxConcurrency: 1,
+    failureThreshold: { count: 0 },
+    bakeSeconds: 0,
+    approval: false,
+  });
+
+  it('shows each wave with its status and finished tasks, marks the current one, and says how to approve', () => {
+    const tasks = [task(0, 'COMPLETED'), task(1, 'CREATED'), task(2, 'CREATED')];
+    const gated = plan(tasks, {
+      waves: [wave('canary', 'COMPLETED', 1, 1), wave('rest', 'AWAITING_APPROVAL', 2, 0)],
+      currentWave: 'rest',
+    });
+
+    const lines = frame({ color: false }, gated, tasks, { columns: 200, rows: 20 }, undefined, NOW);
+
+    expect(lines[2]).toBe('waves: canary COMPLETED 1/1  ▸rest AWAITING_APPROVAL 0/2');
+    expect(lines[3]).toBe('wave rest waits for approval: rollout plan approve 01KBM0000000000000000000PL');
+  });
+
+  it('adds the waves, failed ones counted, to the summary of an ended plan', () => {
+    const tasks = [task(0, 'FAILED'), task(1, 'CANCELLED')];
+    const halted = plan(tasks, {
+      status: 'FAILED',
+      endedAt: '2026-12-01T09:59:58.000Z',
+      waves: [wave('canary', 'FAILED', 1, 0, 1), wave('rest', 'SKIPPED', 1, 0)],
+      currentWave: 'canary',
+    });
+
+    expect(watchSummary({ color: false }, halted, tasks, NOW).at(-1)).toBe(
+      'waves: ▸canary FAILED 1/1 (1 failed)  rest SKIPPED 0/1',
+    );
+  });
+});
+
 describe('terminal text', () => {
   it('measures durations the way people read them', () => {
     expect([400, 12_300, 185_000, 7_440_000].map(duration)).toEqual(['0.4s', '12s', '3m05s', '2h04m']);
