@@ -212,6 +212,33 @@ describe('the web console', () => {
     expect((await api.call('GET', `/v1/tasks/${plan.taskIds[1]}`)).body.status).toBe('COMPLETED');
   });
 
+  it("shows a plan's waves and approves the waiting one after a confirmation", async () => {
+    const [first, second] = [tenant('wave-ui-0'), tenant('wave-ui-1')];
+    const plan = await createPlan([first, second], {
+      strategy: {
+        waves: [
+          { name: 'canary', count: 1 },
+          { name: 'rest', approval: true },
+        ],
+      },
+    });
+    const { page } = await open(`/console/plans/${plan.planId}`);
+    await expect
+      .poll(() => page.getByRole('button', { name: 'Approve wave rest' }).isVisible(), { timeout: 30_000 })
+      .toBe(true);
+    expect(await page.locator('table.waves').textContent()).toContain('AWAITING_APPROVAL');
+
+    await page.getByRole('button', { name: 'Approve wave rest' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain('Wave rest starts');
+    await dialog.getByRole('button', { name: 'Approve wave rest' }).click();
+
+    await waitForPlan(api.h, plan.planId, ['COMPLETED']);
+    await expect
+      .poll(() => page.locator('table.waves tbody tr').allTextContents(), { timeout: 30_000 })
+      .toEqual([expect.stringContaining('COMPLETED'), expect.stringContaining('COMPLETED')]);
+  });
+
   it('keeps an action undone when its confirmation is dismissed', async () => {
     const { page } = await open(`/console/tasks/${done.taskIds[2]}`);
     await expect

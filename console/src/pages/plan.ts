@@ -69,12 +69,64 @@ function countsList(plan: PlanView) {
   );
 }
 
+/** The plan's waves in order: status, tenants, finished and failed tasks, bake and approval. */
+function wavesTable(plan: PlanView) {
+  if (!plan.waves?.length) return null;
+  return h(
+    'section',
+    { 'aria-labelledby': 'waves-title' },
+    h('h2', { id: 'waves-title' }, 'Waves'),
+    h(
+      'table',
+      { class: 'waves' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Wave', 'Status', 'Tenants', 'Finished', 'Failed', 'Bake', 'Approval'].map((c) =>
+            h('th', {}, c),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        ...plan.waves.map((wave) =>
+          h(
+            'tr',
+            wave.name === plan.currentWave ? { 'aria-current': 'step' } : {},
+            h('td', {}, wave.name),
+            h('td', {}, badge(wave.status)),
+            h('td', {}, String(wave.tenantCount)),
+            h('td', {}, String(wave.completed + wave.failed)),
+            h('td', {}, String(wave.failed)),
+            h('td', {}, wave.bakeSeconds ? `${wave.bakeSeconds}s` : '—'),
+            h('td', {}, wave.approval ? (wave.approvedAt ? 'approved' : 'required') : '—'),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function planActions(plan: PlanView, refresh: () => void) {
   const base = `/v1/plans/${encodeURIComponent(plan.planId)}`;
   const name = `plan "${plan.name}"`;
+  const waiting = plan.waves?.find((wave) => wave.status === 'AWAITING_APPROVAL');
   return actionBar(
     name,
     [
+      ...(waiting
+        ? [
+            {
+              label: `Approve wave ${waiting.name}`,
+              path: `${base}/approve`,
+              explain: `Wave ${waiting.name} starts: its ${waiting.tenantCount} tenant(s) get the new config, at most ${waiting.maxConcurrency} at once.`,
+            },
+          ]
+        : []),
       {
         label: 'Pause',
         path: `${base}/pause`,
@@ -295,6 +347,7 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
           : null,
       ),
       countsList(plan),
+      wavesTable(plan),
     );
     replace(actions, planActions(plan, refresh));
   };
