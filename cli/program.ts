@@ -1,5 +1,7 @@
 /** The commands of `rollout`, declared once with commander: parsing, help, suggestions and completion all read this tree. */
+
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { DryRunResult } from '../functions/api/schemas.ts';
 import { PLAN_STATUSES, TASK_STATUSES } from '../functions/core/model.ts';
 import { OPERATION_NAMES as OPERATIONS, type OperationName } from '../functions/core/operations.ts';
 import { type Client, createClient, resolveConfig, seg } from './client.ts';
@@ -401,13 +403,27 @@ function submittedText(result: Record<string, unknown>, status: number): string 
   return `plan ${result.planId} ${status === 201 ? 'created' : 'already exists (same Idempotency-Key)'}: ${result.message}, status ${result.status}\nwatch it: rollout plan watch ${result.planId}`;
 }
 
-function dryRunText(result: Record<string, unknown>): string {
-  const tasks = result.tasks as {
-    tenantId: string;
-    version: string;
-    stages: string[];
-    lockConflict?: { heldByPlanId: string };
-  }[];
+/** Per service, what the new config changes: `app 1 → 2`, other changed fields in brackets, `db new`. */
+function changesText(changes: DryRunResult['tasks'][number]['changes']): string {
+  return changes
+    .map((c) => {
+      if (c.currentVersion === undefined) return `${c.service} new`;
+      if (!c.changes.length) return `${c.service} unchanged`;
+      const version = c.changes.find((change) => change.field === 'deployUnitVersion');
+      const others = c.changes.filter((change) => change !== version).map((change) => change.field);
+      return [
+        c.service,
+        ...(version ? [`${String(version.from ?? '')} → ${String(version.to ?? '')}`] : []),
+        ...(others.length ? [`(${others.join(', ')})`] : []),
+      ].join(' ');
+    })
+    .join('; ');
+}
+
+function dryRunText(raw: Record<string, unknown>): string {
+  const result = raw as unknown as DryRunResult;
+  const tasks = result.tasks;
+  const waves = result.waves ?? [];
   const unreachable = (result.unreachableEndpoints ?? []) as {
     tenantId: string;
     endpoint: string;
@@ -415,9 +431,34 @@ function dryRunText(result: Record<string, unknown>): string {
   }[];
   return [
     String(result.message),
+    ...(waves.length
+      ? [
+          table(
+            ['WAVE', 'TENANTS', 'CONCURRENCY', 'BAKE', 'APPROVAL', 'FAILURE THRESHOLD'],
+            waves.map((w) => [
+              w.name,
+              String(w.tenantCount),
+              String(w.maxConcurrency),
+              w.bakeSeconds ? `${w.bakeSeconds}s` : '',
+              w.approval ? 'required' : '',
+              'count' in w.failureThreshold
+                ? String(w.failureThreshold.count)
+                : `${w.failureThreshold.percent}%`,
+            ]),
+          ),
+          '',
+        ]
+      : []),
     table(
-      ['TENANT', 'VERSION', 'STAGES', 'LOCKED BY PLAN'],
-      tasks.map((t) => [t.tenantId, t.version, t.stages.join(' → '), t.lockConflict?.heldByPlanId ?? '']),
+      ['TENANT', ...(waves.length ? ['WAVE'] : []), 'VERSION', 'STAGES', 'CHANGES', 'LOCKED BY PLAN'],
+      tasks.map((t) => [
+        t.tenantId,
+        ...(waves.length ? [t.wave ?? ''] : []),
+        t.version,
+        t.stages.join(' → '),
+        changesText(t.changes),
+        t.lockConflict?.heldByPlanId ?? '',
+      ]),
     ),
     ...(unreachable.length
       ? [

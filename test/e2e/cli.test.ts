@@ -196,6 +196,40 @@ it('dry-runs a plan file: tasks, stages, and which endpoints do not answer their
   expect(probed.every((slot) => slot.configCount === 0)).toBe(true);
 });
 
+it('previews waves and config changes, shows a waiting wave, and approves it (plan approve)', async () => {
+  const { file, tenants } = await examplePlanFile();
+  const plan = JSON.parse(await readFile(file, 'utf8'));
+  plan.maxConcurrency = 4;
+  plan.strategy = {
+    waves: [
+      { name: 'canary', tenants: [tenants[0]] },
+      { name: 'rest', approval: true },
+    ],
+  };
+  await writeFile(file, JSON.stringify(plan));
+
+  const preview = await rollout(['plan', 'submit', file, '--dry-run']);
+  const submitted = await rollout(['plan', 'submit', file, '--json']);
+  const { planId } = JSON.parse(submitted.stdout);
+  let waiting = { stdout: '' };
+  await waitFor(async () => {
+    waiting = await rollout(['plan', 'show', planId]);
+    return waiting.stdout.includes('waits for approval');
+  }, 'the rest wave to wait for approval');
+  const approved = await rollout(['plan', 'approve', planId]);
+  const watched = await rollout(['plan', 'watch', planId]);
+
+  expect(preview.stdout).toContain('valid: 4 task(s) in 2 wave(s)');
+  expect(preview.stdout).toMatch(/^canary\s+1\s+4\s+/m);
+  expect(preview.stdout).toMatch(/^rest\s+3\s+4\s+required\s+0$/m);
+  expect(preview.stdout).toMatch(new RegExp(`${tenants[0]}\\s+canary\\s+2\\s+app → db\\s+app new; db new`));
+  expect(waiting.stdout).toMatch(/^waves: canary COMPLETED 1\/1 {2}▸rest AWAITING_APPROVAL 0\/3$/m);
+  expect(waiting.stdout).toContain(`wave rest waits for approval: rollout plan approve ${planId}`);
+  expect(approved.stdout).toContain('wave rest approved: 3 tenant(s) start');
+  expect(watched.code).toBe(0);
+  expect(watched.stdout).toMatch(/^waves: canary COMPLETED 1\/1 {2}▸rest COMPLETED 3\/3$/m);
+});
+
 it('the demo engine writes the example plans pointed at whatever port it got', async () => {
   const home = join(dir, 'demo-home');
   const demo = background(process.execPath, [DEMO_ENGINES], { DEMO_ENGINE_PORT: '0', ROLLOUT_HOME: home });
