@@ -256,6 +256,7 @@ async function failWave(
   failureInfo: FailureInfo,
 ): Promise<WaveNext> {
   await deps.store.transitionPlan(plan.planId, 'waveFailed', {
+    set: { currentWave: wave.index },
     wave: { index: wave.index, set: { status: 'FAILED', endedAt: deps.now().toISOString(), failureInfo } },
     detail: waveRef(wave),
     failureInfo,
