@@ -32,6 +32,12 @@ const LINES: Partial<Record<RolloutEvent['type'], [LineLevel, string]>> = {
   PlanRollingBack: ['info', 'rolling back'],
   PlanRolledBack: ['info', 'rolled back'],
   PlanRollbackFailed: ['error', 'rollback failed'],
+  PlanWaveStarted: ['info', 'started'],
+  PlanWaveBaking: ['info', 'baking'],
+  PlanWaveAwaitingApproval: ['warn', 'awaits approval'],
+  PlanWaveApproved: ['info', 'approved'],
+  PlanWaveCompleted: ['info', 'completed'],
+  PlanWaveFailed: ['error', 'failed'],
   TaskStarted: ['info', 'started'],
   TaskPaused: ['info', 'paused'],
   TaskResumed: ['info', 'resumed'],
@@ -62,7 +68,10 @@ export function lifecycleLine(event: RolloutEvent, level: ConsoleLevel): string 
       event.type === 'PlanStarted' && typeof total === 'number'
         ? ` (${total} task${total === 1 ? '' : 's'})`
         : '';
-    return `${time} plan ${event.planId} ${what}${tasks}${reason}`;
+    const wave = (event.detail?.wave as { name?: string } | undefined)?.name;
+    const approve =
+      event.type === 'PlanWaveAwaitingApproval' ? ` (rollout plan approve ${event.planId})` : '';
+    return `${time} plan ${event.planId} ${wave === undefined ? '' : `wave ${wave} `}${what}${tasks}${approve}${reason}`;
   }
   const subject = event.type.startsWith('TaskStage') ? `stage ${event.currentStage ?? '?'} ` : '';
   const task = event.type === 'TaskStarted' ? ` (task ${event.taskId})` : '';

@@ -28,6 +28,26 @@ describe('lifecycle lines of npm start', () => {
     expect(lifecycleLine(event('PlanCompleted'), 'info')).toBe(`10:00:10 plan ${PLAN_ID} completed`);
   });
 
+  it("names the wave of a plan's wave steps, says how to approve a waiting one, and why one failed", () => {
+    const wave = { wave: { name: 'canary', index: 0 } };
+
+    expect(lifecycleLine(event('PlanWaveBaking', { detail: wave }), 'info')).toBe(
+      `10:00:10 plan ${PLAN_ID} wave canary baking`,
+    );
+    expect(lifecycleLine(event('PlanWaveAwaitingApproval', { detail: wave }), 'info')).toBe(
+      `10:00:10 plan ${PLAN_ID} wave canary awaits approval (rollout plan approve ${PLAN_ID})`,
+    );
+    expect(
+      lifecycleLine(
+        event('PlanWaveFailed', {
+          detail: wave,
+          failureInfo: { type: 'ALARM', message: 'alarm a is in ALARM' },
+        }),
+        'error',
+      ),
+    ).toBe(`10:00:10 plan ${PLAN_ID} wave canary failed: alarm a is in ALARM`);
+  });
+
   it('names the stage and the reason of a stage failure', () => {
     const failed = event('TaskStageFailed', {
       currentStage: 'db',
