@@ -12,14 +12,17 @@ interface EventPage {
 }
 
 /**
- * Calls `onEvents` with every event of the plan so far (in pages), then with each batch that
- * arrives, until `signal` aborts. A failed poll is retried after a pause, so a restart of the server
- * only delays the timeline.
+ * Calls `onEvents` with every event of the plan so far (in pages), then `onCaughtUp` once, then
+ * `onEvents` with each batch that arrives, until `signal` aborts. A page that rendered from a read
+ * made before it started following cannot tell which of the events so far came after that read,
+ * so it re-reads in `onCaughtUp`. A failed poll is retried after a pause, so a restart of the
+ * server only delays the timeline.
  */
 export async function followPlanEvents(
   planId: string,
   signal: AbortSignal,
   onEvents: (events: EventView[], live: boolean) => void,
+  onCaughtUp: () => void,
   onError: (error: Error) => void,
 ): Promise<void> {
   const path = `/v1/plans/${encodeURIComponent(planId)}/events`;
@@ -34,7 +37,10 @@ export async function followPlanEvents(
       );
       if (page.events.length) onEvents(page.events, live);
       if (page.last) after = page.last;
-      if (page.events.length < PAGE) live = true;
+      if (!live && page.events.length < PAGE) {
+        live = true;
+        onCaughtUp();
+      }
     } catch (error) {
       if (signal.aborted) return;
       onError(error as Error);

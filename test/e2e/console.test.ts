@@ -4,7 +4,7 @@
  * pause and resume from the UI, a live update, and pages free of browser console errors.
  */
 import { readFile } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import taskMachine from '../../statemachines/task.asl.json' with { type: 'json' };
 import { waitForPlan } from '../integration/orchestration/harness.ts';
@@ -25,8 +25,8 @@ afterAll(async () => {
   await api?.stop();
 });
 
-async function open(path: string, token: string | null = TOKEN) {
-  const watched = await openPage(browser, `${api.url}${path}${token ? `#token=${token}` : ''}`);
+async function open(path: string, token: string | null = TOKEN, prepare?: (page: Page) => Promise<unknown>) {
+  const watched = await openPage(browser, `${api.url}${path}${token ? `#token=${token}` : ''}`, prepare);
   pages.push(watched);
   return watched;
 }
@@ -212,9 +212,13 @@ describe('the web console', () => {
     expect((await api.call('GET', `/v1/tasks/${plan.taskIds[1]}`)).body.status).toBe('COMPLETED');
   });
 
-  it("shows a plan's waves and approves the waiting one after a confirmation", async () => {
+  it("shows a plan's waves and approves the waiting one after a confirmation, though the wait began while the page loaded", async () => {
     const [first, second] = [tenant('wave-ui-0'), tenant('wave-ui-1')];
+    // The canary stays unhealthy until the page has rendered it running; the page's first read of
+    // the events is held until the next wave waits, as on a busy machine where that read comes late.
+    api.h.engine.setFaults({ tenantId: first, neverHealthy: true });
     const plan = await createPlan([first, second], {
+      healthCheck: { intervalSeconds: 0.6, maxAttempts: 100, timeoutSeconds: 2 },
       strategy: {
         waves: [
           { name: 'canary', count: 1 },
@@ -222,7 +226,28 @@ describe('the web console', () => {
         ],
       },
     });
-    const { page } = await open(`/console/plans/${plan.planId}`);
+    const waveStatus = async (index: number) =>
+      (await api.call('GET', `/v1/plans/${plan.planId}`)).body.waves[index].status;
+    await expect.poll(() => waveStatus(0), { timeout: 30_000 }).toBe('RUNNING');
+    let releaseEvents!: () => void;
+    const eventsReleased = new Promise<void>((resolve) => {
+      releaseEvents = resolve;
+    });
+    const { page } = await open(`/console/plans/${plan.planId}`, TOKEN, (page) =>
+      page.route(
+        /\/events\?/,
+        async (route) => {
+          await eventsReleased;
+          await route.continue();
+        },
+        { times: 1 },
+      ),
+    );
+    await expect.poll(() => page.locator('table.waves').textContent()).toContain('RUNNING');
+
+    api.h.engine.clearFaults({ tenantId: first });
+    await expect.poll(() => waveStatus(1), { timeout: 30_000 }).toBe('AWAITING_APPROVAL');
+    releaseEvents();
     await expect
       .poll(() => page.getByRole('button', { name: 'Approve wave rest' }).isVisible(), { timeout: 30_000 })
       .toBe(true);

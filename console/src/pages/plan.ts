@@ -389,6 +389,7 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
       events.add(batch, true);
       if (live) refresh();
     },
+    refresh,
     fail,
   );
 }

@@ -408,6 +408,7 @@ export async function taskPage({ main, signal, params, fail }: PageContext) {
       renderStages();
       if (live) refresh();
     },
+    refresh,
     fail,
   );
 }
