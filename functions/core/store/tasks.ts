@@ -118,7 +118,6 @@ export function taskStore(ctx: StoreContext) {
     getTask,
     requireTask,
 
-    /** Every task of a plan, in request order. */
     /** The tasks at these request positions (read consistently, in the order given). */
     async tasksAt(planId: string, indexes: readonly number[]): Promise<Task[]> {
       const byId = new Map<string, Task>();
@@ -142,6 +141,7 @@ export function taskStore(ctx: StoreContext) {
       return indexes.flatMap((index) => byId.get(taskIdFor(planId, index)) ?? []);
     },
 
+    /** Every task of a plan, in request order. */
     async listTasks(planId: string): Promise<Task[]> {
       const items = await queryAll(ctx, {
         ...inPartition(planPk(planId), TASK_SK_PREFIX),
