@@ -76,6 +76,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       'WAVES_STATE_MACHINE_ARN',
       'TASK_STATE_MACHINE_ARN',
       'ROLLBACK_STATE_MACHINE_ARN',
+      'PLAN_OPERATION_STATE_MACHINE_ARN',
       'EVENT_BUS_NAME',
       'ECS_CLUSTER_ARN',
     ],
@@ -203,6 +204,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ...STEP,
     uses: ['ecs'],
     env: ['TABLE_NAME', 'ECS_CLUSTER_ARN'],
+  },
+  {
+    name: 'operate-plan',
+    entry: 'functions/operate-plan.ts',
+    description: "Plan-operation machine: applies an operator's action to one page of a large plan's tasks",
+    ...STEP,
+    timeoutSeconds: 120,
+    // The task actions: resume wakes a parked task (sfn), retry and rollback start executions, and
+    // a task it cancels may stop engines (ecs).
+    uses: ['sfn', 'ecs'],
+    env: ['TABLE_NAME', 'TASK_STATE_MACHINE_ARN', 'ROLLBACK_STATE_MACHINE_ARN', 'ECS_CLUSTER_ARN'],
   },
   {
     name: 'supervisor',

@@ -235,6 +235,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       [RESOURCE_ENV.wavesStateMachineArn]: arns.stateMachine('waves'),
       [RESOURCE_ENV.taskStateMachineArn]: arns.stateMachine('task'),
       [RESOURCE_ENV.rollbackStateMachineArn]: arns.stateMachine('rollback'),
+      [RESOURCE_ENV.planOperationStateMachineArn]: arns.stateMachine('plan-operation'),
       ...options.extraEnv,
     };
     // Before any handler module is imported: handlers build their SDK clients at module load.

@@ -38,6 +38,11 @@ export const STATE_MACHINES: readonly StateMachineSpec[] = [
     file: here('./rollback.asl.json'),
     description: 'Rolls one tenant back to its previous good config, confirmed by health checks',
   },
+  {
+    name: 'plan-operation',
+    file: here('./plan-operation.asl.json'),
+    description: "Applies an operator's action on a large plan to each of its tasks, a page at a time",
+  },
 ];
 
 export function stateMachineSpec(name: string): StateMachineSpec {

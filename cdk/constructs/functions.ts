@@ -73,6 +73,7 @@ export class Functions extends Construct {
       wavesStateMachineArn: machineArn('waves'),
       taskStateMachineArn: machineArn('task'),
       rollbackStateMachineArn: machineArn('rollback'),
+      planOperationStateMachineArn: machineArn('plan-operation'),
       eventBusName: props.eventBusName,
       clusterArn: props.cluster.clusterArn,
     };

@@ -110,8 +110,10 @@ function operationHandlers<K extends 'Plan' | 'Task' | 'Tenant'>(
   return Object.fromEntries(
     OPERATION_NAMES.map((op) => [
       `${op}${kind}`,
-      async (ctx: { deps: Deps; params: Record<string, string>; body: object }) =>
-        ok(await run(ctx.deps, Object.values(ctx.params)[0]!, op, ctx.body)),
+      async (ctx: { deps: Deps; params: Record<string, string>; body: object }) => {
+        const result = await run(ctx.deps, Object.values(ctx.params)[0]!, op, ctx.body);
+        return ok(result, result.appliedBy ? 202 : 200);
+      },
     ]),
   ) as unknown as Pick<Handlers, `${OperationName}${K}`>;
 }

@@ -79,9 +79,18 @@ function route<
   return spec;
 }
 
-const operationResult = (what: string) => ({
-  200: { description: `what the operation did to the ${what}`, schema: taskOperationResultSchema },
-});
+function operationResult(kind: 'Plan' | 'Task' | 'Tenant', what: string): Record<number, ResponseSpec> {
+  const done = { description: `what the operation did to the ${what}`, schema: taskOperationResultSchema };
+  if (kind !== 'Plan') return { 200: done };
+  return {
+    200: done,
+    202: {
+      description:
+        'a plan of 500 tasks or more: the plan moved, and execution `appliedBy` applies the action to its tasks',
+      schema: taskOperationResultSchema,
+    },
+  };
+}
 
 /** The operator actions on one kind of target: one route each (API Gateway needs concrete paths). */
 function operationRoutes<const K extends 'Plan' | 'Task' | 'Tenant', P extends z.ZodType>(
@@ -103,7 +112,7 @@ function operationRoutes<const K extends 'Plan' | 'Task' | 'Tenant', P extends z
       params,
       body: OPERATIONS[op].body,
       bodyOptional: true,
-      responses: operationResult(target),
+      responses: operationResult(kind, target),
     }),
   );
 }

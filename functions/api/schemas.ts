@@ -179,6 +179,8 @@ export const taskOperationResultSchema = z.object({
   finalStatus: z.string(),
   failureInfo: failureInfoSchema.optional(),
   message: z.string(),
+  /** A large plan's action (202): the execution that applies it to the plan's tasks after the answer. */
+  appliedBy: z.string().optional(),
 });
 
 export const taskStatusInfoSchema = z.object({

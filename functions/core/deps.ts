@@ -28,6 +28,7 @@ export interface Deps {
     wavesStateMachineArn?: string;
     taskStateMachineArn?: string;
     rollbackStateMachineArn?: string;
+    planOperationStateMachineArn?: string;
   };
   fetch: typeof fetch;
   sleep: (ms: number) => Promise<void>;
@@ -62,6 +63,7 @@ export function depsFromEnv(): Deps {
       wavesStateMachineArn: optional(RESOURCE_ENV.wavesStateMachineArn),
       taskStateMachineArn: optional(RESOURCE_ENV.taskStateMachineArn),
       rollbackStateMachineArn: optional(RESOURCE_ENV.rollbackStateMachineArn),
+      planOperationStateMachineArn: optional(RESOURCE_ENV.planOperationStateMachineArn),
     },
     fetch: globalThis.fetch,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

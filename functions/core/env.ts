@@ -10,6 +10,8 @@ export const RESOURCE_ENV = {
   wavesStateMachineArn: 'WAVES_STATE_MACHINE_ARN',
   taskStateMachineArn: 'TASK_STATE_MACHINE_ARN',
   rollbackStateMachineArn: 'ROLLBACK_STATE_MACHINE_ARN',
+  /** Applies a plan-wide action to a large plan's tasks (statemachines/plan-operation.asl.json). */
+  planOperationStateMachineArn: 'PLAN_OPERATION_STATE_MACHINE_ARN',
   eventBusName: 'EVENT_BUS_NAME',
   clusterArn: 'ECS_CLUSTER_ARN',
 } as const;

@@ -4,6 +4,7 @@
  * and the flows take the inferred types.
  */
 import { z } from 'zod';
+import { OPERATION_NAMES, type OperationName } from './operations.ts';
 
 /**
  * The `{Error, Cause}` a Step Functions Catch puts at its ResultPath.
@@ -52,6 +53,15 @@ export const STEP_INPUTS = {
     z.object({ action: z.literal('bake'), planId: id, wave: z.number().int().min(0) }),
     z.object({ action: z.literal('halt'), planId: id, wave: z.number().int().min(0) }),
   ]),
+  /** The plan-operation machine's state: the action, where it is in the plan's tasks, what it did so far. */
+  operatePlan: z.object({
+    planId: id,
+    operation: z.enum(OPERATION_NAMES as [OperationName, ...OperationName[]]),
+    fromCheckpoint: z.boolean().optional(),
+    cursor: z.string().optional(),
+    applied: z.number().int().optional(),
+    refused: z.number().int().optional(),
+  }),
 };
 
 type Inputs = typeof STEP_INPUTS;

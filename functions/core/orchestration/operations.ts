@@ -8,10 +8,12 @@ import { executionName } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
 import { IllegalTransition } from '../errors.ts';
-import { type FailureInfo, isTerminalPlan, type Task } from '../model.ts';
+import { type FailureInfo, isTerminalPlan, type Plan, type Task } from '../model.ts';
+import { logger } from '../observability.ts';
 import type { OperationName, OperationOptions } from '../operations.ts';
 import { executionArnFor } from '../resources.ts';
-import { canTask } from '../transitions.ts';
+import type { StepInput } from '../steps.ts';
+import { canTask, type PlanOperation } from '../transitions.ts';
 import { endTask } from './end-task.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
 import { releaseApprovalGate } from './wave-flow.ts';
@@ -23,6 +25,8 @@ export interface TaskOperationResult {
   finalStatus: string;
   failureInfo?: FailureInfo;
   message: string;
+  /** A large plan's action is applied to its tasks after the answer, by this execution. */
+  appliedBy?: string;
 }
 
 const NOT_STARTED: readonly Task['status'][] = ['CREATED', 'VALIDATED', 'PENDING'];
@@ -186,7 +190,68 @@ const APPLIES_TO: Record<OperationName, (task: Task) => boolean> = {
   rollback: (task) => canTask('rollback', task),
 };
 
-/** Applies a task operation to every task of a plan for which it makes sense, and moves the plan. */
+/**
+ * From this many tasks a plan-wide action is applied after the answer, by the plan-operation
+ * machine: applying it to every task inside the request would pass API Gateway's 30 s.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+ */
+export const ASYNC_OPERATION_MIN_TASKS = 500;
+/** Tasks the plan-operation machine reads and changes per invocation of its function. */
+const OPERATION_PAGE = 200;
+/** Task actions in flight at once while applying a plan-wide action. */
+const OPERATIONS_IN_PARALLEL = 8;
+
+const PLAN_OPERATION: Record<OperationName, PlanOperation> = {
+  pause: 'pause',
+  resume: 'resume',
+  cancel: 'cancel',
+  rollback: 'rollback',
+  retry: 'reopen',
+};
+
+/**
+ * Moves the plan for a plan-wide action. A retry moves only a finished plan with a task to
+ * retry (`applicable`), and is refused when there is none.
+ */
+async function movePlan(deps: Deps, plan: Plan, operation: OperationName, applicable: number) {
+  if (operation !== 'retry' || (isTerminalPlan(plan.status) && applicable)) {
+    await deps.store.transitionPlan(plan.planId, PLAN_OPERATION[operation], {
+      ...(operation === 'cancel' ? { set: { endedAt: deps.now().toISOString() } } : {}),
+    });
+  } else if (!applicable) {
+    throw new IllegalTransition('PLAN', plan.planId, plan.status, operation, 'no failed task can be retried');
+  }
+}
+
+/** Applies a task action to those of `tasks` it makes sense for; the refusals say why. */
+async function applyToTasks(
+  deps: Deps,
+  tasks: readonly Task[],
+  operation: OperationName,
+  options: OperationOptions,
+) {
+  const applicable = tasks.filter((task) => APPLIES_TO[operation](task));
+  const refused: string[] = [];
+  for (let i = 0; i < applicable.length; i += OPERATIONS_IN_PARALLEL) {
+    await Promise.all(
+      applicable.slice(i, i + OPERATIONS_IN_PARALLEL).map(async (task) => {
+        try {
+          await TASK_OPERATIONS[operation](deps, task.taskId, options);
+        } catch (error) {
+          if (!(error instanceof IllegalTransition)) throw error;
+          refused.push(`${task.taskId}: ${error.message}`);
+        }
+      }),
+    );
+  }
+  return { applied: applicable.length - refused.length, refused };
+}
+
+/**
+ * Applies a task operation to every task of a plan for which it makes sense, and moves the plan.
+ * A plan of ASYNC_OPERATION_MIN_TASKS tasks or more is moved now and its tasks follow: the
+ * result names the execution that applies the action to them (`appliedBy`).
+ */
 export async function operatePlan(
   deps: Deps,
   planId: string,
@@ -194,33 +259,10 @@ export async function operatePlan(
   options: OperationOptions = {},
 ): Promise<TaskOperationResult> {
   const plan = await deps.store.requirePlan(planId);
+  if (plan.totalTasks >= ASYNC_OPERATION_MIN_TASKS) return operateLargePlan(deps, plan, operation, options);
   const tasks = await deps.store.listTasks(planId);
-  const applicable = tasks.filter((task) => APPLIES_TO[operation](task));
-
-  const planOp = {
-    pause: 'pause',
-    resume: 'resume',
-    cancel: 'cancel',
-    rollback: 'rollback',
-    retry: 'reopen',
-  } as const;
-  if (operation !== 'retry' || (isTerminalPlan(plan.status) && applicable.length)) {
-    await deps.store.transitionPlan(planId, planOp[operation], {
-      ...(operation === 'cancel' ? { set: { endedAt: deps.now().toISOString() } } : {}),
-    });
-  } else if (!applicable.length) {
-    throw new IllegalTransition('PLAN', planId, plan.status, operation, 'no failed task can be retried');
-  }
-
-  const failures: string[] = [];
-  for (const task of applicable) {
-    try {
-      await TASK_OPERATIONS[operation](deps, task.taskId, options);
-    } catch (error) {
-      if (!(error instanceof IllegalTransition)) throw error;
-      failures.push(`${task.taskId}: ${error.message}`);
-    }
-  }
+  await movePlan(deps, plan, operation, tasks.filter((task) => APPLIES_TO[operation](task)).length);
+  const { applied, refused } = await applyToTasks(deps, tasks, operation, options);
   if (operation === 'rollback') await finalizePlanIfDone(deps, planId);
   // A wave waiting for approval goes on, finds the plan cancelled and ends the plan machine.
   if (operation === 'cancel' && plan.waveCount) await releaseApprovalGate(deps, planId);
@@ -228,9 +270,65 @@ export async function operatePlan(
   return {
     targetType: 'PLAN',
     targetId: planId,
-    success: failures.length === 0,
+    success: refused.length === 0,
     finalStatus: after.status,
     ...(after.failureInfo ? { failureInfo: after.failureInfo } : {}),
-    message: `${operation} applied to ${applicable.length - failures.length} of ${tasks.length} task(s)${failures.length ? `; refused: ${failures.join('; ')}` : ''}`,
+    message: `${operation} applied to ${applied} of ${tasks.length} task(s)${refused.length ? `; refused: ${refused.join('; ')}` : ''}`,
+  };
+}
+
+async function operateLargePlan(
+  deps: Deps,
+  plan: Plan,
+  operation: OperationName,
+  options: OperationOptions,
+): Promise<TaskOperationResult> {
+  // Only FAILED tasks can be retried (the counters say whether there is one); the retry limit
+  // of each is checked as it is retried.
+  const retriable = operation === 'retry' ? ((await deps.store.withCounts(plan)).counts.FAILED ?? 0) : 1;
+  await movePlan(deps, plan, operation, retriable);
+  const stateMachineArn = resource(deps, 'planOperationStateMachineArn');
+  const name = `${plan.planId}-${operation}-${deps.store.ctx.newId()}`;
+  const input: StepInput<'operatePlan'> = {
+    planId: plan.planId,
+    operation,
+    ...(options.fromCheckpoint !== undefined ? { fromCheckpoint: options.fromCheckpoint } : {}),
+  };
+  const { executionArn } = await deps.sfn.send(
+    new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+  );
+  const after = await deps.store.requirePlan(plan.planId);
+  return {
+    targetType: 'PLAN',
+    targetId: plan.planId,
+    success: true,
+    finalStatus: after.status,
+    ...(after.failureInfo ? { failureInfo: after.failureInfo } : {}),
+    appliedBy: executionArn ?? executionArnFor(stateMachineArn, name),
+    message: `${operation} accepted for the plan's ${plan.totalTasks} tasks: applied to each after this answer (by execution ${name}); each task's change shows in its status and events`,
+  };
+}
+
+/**
+ * Plan-operation machine, "Apply to tasks": applies the action to one page of the plan's tasks
+ * and hands on the cursor of the next. A rollback closes the plan once every task is done.
+ */
+export async function operatePlanPage(deps: Deps, input: StepInput<'operatePlan'>) {
+  const page = await deps.store.listTaskPage(input.planId, {
+    limit: OPERATION_PAGE,
+    ...(input.cursor ? { cursor: input.cursor } : {}),
+  });
+  const options = input.fromCheckpoint !== undefined ? { fromCheckpoint: input.fromCheckpoint } : {};
+  const { applied, refused } = await applyToTasks(deps, page.tasks, input.operation, options);
+  if (refused.length) {
+    logger.warn({ message: 'plan-wide action refused by tasks', operation: input.operation, refused });
+  }
+  if (!page.cursor && input.operation === 'rollback') await finalizePlanIfDone(deps, input.planId);
+  const { cursor: _done, ...rest } = input;
+  return {
+    ...rest,
+    applied: (input.applied ?? 0) + applied,
+    refused: (input.refused ?? 0) + refused.length,
+    ...(page.cursor ? { cursor: page.cursor } : {}),
   };
 }

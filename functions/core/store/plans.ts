@@ -1,4 +1,5 @@
 /** Plan items: atomic-enough creation with idempotency, listing, transitions, deletion. */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   BatchWriteCommand,
   DeleteCommand,
@@ -53,36 +54,34 @@ import { guardedStatusUpdate, type TransactItems, updateExisting } from './updat
 
 /**
  * Tasks per transaction: each task is written with its TaskCreated event (plus, for a
- * staged chunk, the chunk's removal), and a transaction holds at most 100 items and 4 MB.
+ * staged plan, the check that its creation stands), and a transaction holds at most 100 items and 4 MB.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-dynamodb-transactions
  */
 const TASKS_PER_TRANSACTION = 45;
 /**
- * A staged chunk holds the task records of one transaction and stays well under
- * DynamoDB's 400 KB item size (the 4 MB transaction then holds the chunk's tasks twice at most).
+ * A staged item holds, gzipped as one binary attribute, consecutive transaction groups of a
+ * plan's task records: the tasks of one plan repeat the same config, so 10,000 of them pack
+ * into a few items and the request writes those few instead of one item per transaction.
+ * Each stays under DynamoDB's 400 KB item size.
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
  */
-const STAGED_CHUNK_BYTES = 300_000;
+const STAGED_ITEM_BYTES = 350_000;
+/** A transaction group stays under 4 MB (DynamoDB's transaction size) with room for its events. */
+const GROUP_JSON_BYTES = 1_000_000;
 /** Concurrent writes while creating a plan. */
 const WRITES_IN_PARALLEL = 8;
 
 const STAGED_SK_PREFIX = 'STAGED#';
 const stagedSk = (n: number) => `${STAGED_SK_PREFIX}${String(n).padStart(5, '0')}`;
 
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Chunks of at most TASKS_PER_TRANSACTION tasks and STAGED_CHUNK_BYTES of JSON. */
-function stagingChunks(tasks: readonly Task[]): Task[][] {
+/** Transaction groups: at most TASKS_PER_TRANSACTION tasks and GROUP_JSON_BYTES of JSON each. */
+function transactionGroups(tasks: readonly Task[]): Task[][] {
   const out: Task[][] = [];
   let current: Task[] = [];
   let bytes = 0;
   for (const task of tasks) {
     const size = Buffer.byteLength(JSON.stringify(task));
-    if (current.length && (current.length >= TASKS_PER_TRANSACTION || bytes + size > STAGED_CHUNK_BYTES)) {
+    if (current.length && (current.length >= TASKS_PER_TRANSACTION || bytes + size > GROUP_JSON_BYTES)) {
       out.push(current);
       current = [];
       bytes = 0;
@@ -92,6 +91,21 @@ function stagingChunks(tasks: readonly Task[]): Task[][] {
   }
   if (current.length) out.push(current);
   return out;
+}
+
+const pack = (groups: readonly Task[][]) => gzipSync(JSON.stringify(groups));
+const unpack = (packed: Uint8Array) => JSON.parse(gunzipSync(packed).toString('utf8')) as Task[][];
+
+/** Packs consecutive groups into staged items under STAGED_ITEM_BYTES, halving a run that does not fit. */
+function stagedItems(groups: readonly Task[][]): Buffer[] {
+  const packed = pack(groups);
+  if (packed.length <= STAGED_ITEM_BYTES) return [packed];
+  if (groups.length === 1)
+    throw new Error(
+      `a transaction group of tasks packs into ${packed.length} bytes, over ${STAGED_ITEM_BYTES}`,
+    );
+  const half = Math.ceil(groups.length / 2);
+  return [...stagedItems(groups.slice(0, half)), ...stagedItems(groups.slice(half))];
 }
 
 /** Runs `work` over `items`, at most `limit` at a time; the first failure fails the whole. */
@@ -181,7 +195,7 @@ export function planStore(ctx: StoreContext) {
     return deleted;
   }
 
-  /** Tasks with their TaskCreated events in one transaction (plus `extra`, e.g. a staged chunk's removal). */
+  /** Tasks with their TaskCreated events in one transaction (plus `extra`, e.g. the check that a creation stands). */
   async function writeTasks(tasks: readonly Task[], extra: TransactItems = []) {
     await ctx.doc.send(
       new TransactWriteCommand({
@@ -198,7 +212,15 @@ export function planStore(ctx: StoreContext) {
               totalStages: task.stages.length,
             });
             return [
-              { Put: { TableName: ctx.tableName, Item: taskItem(task) } },
+              {
+                // A task is written once: a second write of its group (a retried Start plan) is refused whole.
+                Put: {
+                  TableName: ctx.tableName,
+                  Item: taskItem(task),
+                  ConditionExpression: 'attribute_not_exists(#pk)',
+                  ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+                },
+              },
               { Put: { TableName: ctx.tableName, Item: event } },
             ];
           }),
@@ -345,7 +367,7 @@ export function planStore(ctx: StoreContext) {
     /**
      * Writes the plan hidden, then its tasks (each with its TaskCreated event) in
      * parallel transactions, then makes it visible. A CREATING plan gets its tasks
-     * staged in chunk items instead, for the plan machine to write (writeStagedTasks);
+     * staged in a few packed items instead, for the plan machine to write (writeStagedTasks);
      * it is visible (as CREATING) at once. A failure removes what was written, so a
      * half-created plan is never seen. The same idempotency key returns the first plan.
      */
@@ -421,18 +443,16 @@ export function planStore(ctx: StoreContext) {
           );
         }
         if (plan.status === 'CREATING') {
-          await inParallel(stagingChunks(tasks), WRITES_IN_PARALLEL, (chunk, n) =>
+          await inParallel(stagedItems(transactionGroups(tasks)), WRITES_IN_PARALLEL, (groups, n) =>
             ctx.doc.send(
               new PutCommand({
                 TableName: ctx.tableName,
-                Item: { ...itemKey(planPk(plan.planId), stagedSk(n)), kind: 'STAGED', tasks: chunk },
+                Item: { ...itemKey(planPk(plan.planId), stagedSk(n)), kind: 'STAGED', groups },
               }),
             ),
           );
         } else {
-          await inParallel(chunks(tasks, TASKS_PER_TRANSACTION), WRITES_IN_PARALLEL, (chunk) =>
-            writeTasks(chunk),
-          );
+          await inParallel(transactionGroups(tasks), WRITES_IN_PARALLEL, (group) => writeTasks(group));
         }
         await ctx.doc.send(
           new UpdateCommand({
@@ -472,12 +492,12 @@ export function planStore(ctx: StoreContext) {
     },
 
     /**
-     * Writes the tasks a CREATING plan staged, each chunk in one transaction with its
-     * TaskCreated events and the chunk's removal, so a repeated run (a restarted plan
-     * execution) writes every task exactly once.
+     * Writes the tasks a CREATING plan staged, each transaction group in one transaction with
+     * its TaskCreated events and a task write that exists already refuses the group, so a
+     * repeated run (a restarted plan execution) writes every task exactly once.
      */
     async writeStagedTasks(planId: string): Promise<void> {
-      // A chunk commits only while its plan's creation still stands: once abandonCreation has
+      // A group commits only while its plan's creation still stands: once abandonCreation has
       // committed, no task can appear behind removeCreatedItems.
       const creationStands: TransactItems[number] = {
         ConditionCheck: {
@@ -494,28 +514,22 @@ export function planStore(ctx: StoreContext) {
         ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
         ConsistentRead: true,
       });
-      await inParallel(staged, WRITES_IN_PARALLEL, async (key) => {
+      for (const key of staged) {
         const item = await ctx.doc.send(
           new GetCommand({ TableName: ctx.tableName, Key: key, ConsistentRead: true }),
         );
-        if (!item.Item) return;
-        try {
-          await writeTasks(item.Item.tasks as Task[], [
-            {
-              Delete: {
-                TableName: ctx.tableName,
-                Key: key,
-                ConditionExpression: 'attribute_exists(#pk)',
-                ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-              },
-            },
-            creationStands,
-          ]);
-        } catch (error) {
-          // Another run of the plan machine wrote this chunk first, or the creation was abandoned (checked below).
-          if (!isConditionFailure(error)) throw error;
-        }
-      });
+        if (!item.Item) continue;
+        await inParallel(unpack(item.Item.groups as Uint8Array), WRITES_IN_PARALLEL, async (group) => {
+          try {
+            await writeTasks(group, [creationStands]);
+          } catch (error) {
+            // Another run of the plan machine wrote this group first (its tasks exist), or the
+            // creation was abandoned (checked below).
+            if (!isConditionFailure(error)) throw error;
+          }
+        });
+        await ctx.doc.send(new DeleteCommand({ TableName: ctx.tableName, Key: key }));
+      }
       const plan = await readPlan(planId);
       if (plan?.status !== 'CREATING' || plan.failureInfo)
         throw new Conflict(`the creation of plan ${planId} was abandoned`);
@@ -548,7 +562,7 @@ export function planStore(ctx: StoreContext) {
       }
     },
 
-    /** Removes every task, event and staged chunk of a plan whose creation failed, keeping the plan item. */
+    /** Removes every task, event and staged item of a plan whose creation failed, keeping the plan item. */
     async removeCreatedItems(planId: string): Promise<void> {
       await deletePartition(planId, true);
     },

@@ -4,15 +4,13 @@
  * what DynamoDB Local writes in a second, so its invocation times out.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispatch } from '../../../functions/api/dispatch.ts';
 import { planPk } from '../../../functions/core/keys.ts';
 import { inPartition, queryAll } from '../../../functions/core/store/context.ts';
 import { SORT_KEY } from '../../../functions/core/table.ts';
 import { FUNCTIONS } from '../../../functions/manifest.ts';
-import { FAST_HEALTH, type Harness, startHarness, tenantConfig, waitForPlan } from './harness.ts';
+import { callApi, FAST_HEALTH, type Harness, startHarness, tenantConfig, waitForPlan } from './harness.ts';
 
 const TENANTS = 3_000;
-const TOKEN = 'creation-test-token';
 
 let h: Harness;
 beforeAll(async () => {
@@ -26,21 +24,7 @@ afterAll(async () => {
 });
 
 const post = (body: string) =>
-  dispatch(
-    h.deps,
-    {
-      method: 'POST',
-      path: '/v1/plans',
-      query: {},
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        'content-type': 'application/json',
-        'idempotency-key': 'doomed',
-      },
-      body,
-    },
-    { token: TOKEN },
-  );
+  callApi(h, { method: 'POST', path: '/v1/plans', body, headers: { 'idempotency-key': 'doomed' } });
 
 describe('a large plan whose creation fails', () => {
   it('ends FAILED with the reason, leaves no task, staged chunk or count behind, and keeps answering its key with it', async () => {

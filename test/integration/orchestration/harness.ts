@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import { type ReferenceEngine, startReferenceEngine } from '../../../engines/reference/server.ts';
+import { dispatch } from '../../../functions/api/dispatch.ts';
 import { type Deps, depsFromEnv } from '../../../functions/core/deps.ts';
 import type { Plan, RolloutEvent, Task } from '../../../functions/core/model.ts';
 import { submitPlan } from '../../../functions/core/orchestration/plan-flow.ts';
@@ -77,6 +78,25 @@ export const FAST_HEALTH = { intervalSeconds: 0.05, maxAttempts: 10, timeoutSeco
 
 export async function submit(h: Harness, body: Record<string, unknown>) {
   return submitPlan(h.deps, { healthCheck: FAST_HEALTH, ...body });
+}
+
+/** A request to the HTTP API as the api function answers it (route table, validation, auth). */
+export function callApi(
+  h: Harness,
+  request: { method: string; path: string; body?: string; headers?: Record<string, string> },
+) {
+  const token = 'harness-api-token';
+  return dispatch(
+    h.deps,
+    {
+      method: request.method,
+      path: request.path,
+      query: {},
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...request.headers },
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    },
+    { token },
+  );
 }
 
 export async function waitForPlan(

@@ -6,19 +6,25 @@
  */
 
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispatch } from '../../../functions/api/dispatch.ts';
 import { resource } from '../../../functions/core/deps.ts';
 import { planKey, planPk, TASK_SK_PREFIX } from '../../../functions/core/keys.ts';
 import { PLAN_REQUESTED_DETAIL_TYPE } from '../../../functions/core/resources.ts';
 import { inPartition, queryPages } from '../../../functions/core/store/context.ts';
 import { eventually } from '../support.ts';
-import { FAST_HEALTH, type Harness, startHarness, tenantConfig } from './harness.ts';
+import {
+  allEvents,
+  callApi,
+  FAST_HEALTH,
+  type Harness,
+  startHarness,
+  tenantConfig,
+  waitForPlan,
+} from './harness.ts';
 
 const TENANTS = 10_000;
-const TOKEN = 'scale-test-token';
 /** Step Functions' limit on every state input and output. https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html#service-limits-task-executions */
 const STATE_PAYLOAD_LIMIT = 256 * 1024;
 
@@ -67,21 +73,7 @@ async function listingsUntilCreated(planId: string, timeoutMs: number) {
 }
 
 const post = (body: string, idempotencyKey: string) =>
-  dispatch(
-    h.deps,
-    {
-      method: 'POST',
-      path: '/v1/plans',
-      query: {},
-      headers: {
-        authorization: `Bearer ${TOKEN}`,
-        'content-type': 'application/json',
-        'idempotency-key': idempotencyKey,
-      },
-      body,
-    },
-    { token: TOKEN },
-  );
+  callApi(h, { method: 'POST', path: '/v1/plans', body, headers: { 'idempotency-key': idempotencyKey } });
 
 async function history(executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
@@ -194,4 +186,58 @@ describe('a large plan requested on EventBridge', () => {
     expect(listings.at(-1)?.status).not.toBe('FAILED');
     expect(redelivered).toEqual({ planId, created: false });
   }, 180_000);
+});
+
+describe('an action on a plan of 500 tasks or more', () => {
+  it('moves the plan in the request (202) and cancels every task after the answer, each exactly once', async () => {
+    const tenants = 600;
+    const configs = Array.from({ length: tenants }, (_, i) =>
+      tenantConfig(h.engine, `op-${i}`, '2', ['app']),
+    );
+    const created = await post(
+      JSON.stringify({ name: 'cancelled whole', maxConcurrency: 1, healthCheck: FAST_HEALTH, configs }),
+      'cancelled-whole',
+    );
+    const { planId } = JSON.parse(created.body!) as { planId: string };
+    await waitForPlan(h, planId, ['RUNNING'], 120_000);
+
+    const reply = await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/cancel`, body: '{}' });
+
+    expect(reply.status).toBe(202);
+    const result = JSON.parse(reply.body!) as { appliedBy: string; finalStatus: string; success: boolean };
+    expect(result).toMatchObject({ success: true, finalStatus: 'CANCELLED' });
+    const ended = await eventually(async () => {
+      const plan = await h.deps.store.getPlanWithCounts(planId);
+      const counts = plan?.counts ?? {};
+      return (counts.CANCELLED ?? 0) + (counts.COMPLETED ?? 0) === tenants ? plan : undefined;
+    }, 120_000);
+    const execution = await h.deps.sfn.send(new DescribeExecutionCommand({ executionArn: result.appliedBy }));
+    const cancelled = (await allEvents(h, planId)).filter((e) => e.type === 'TaskCancelled');
+
+    expect(ended?.status).toBe('CANCELLED');
+    // At most the one task running at the cancel may have finished its last stage first.
+    expect(ended?.counts.CANCELLED).toBeGreaterThanOrEqual(tenants - 1);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(cancelled).toHaveLength(ended?.counts.CANCELLED ?? -1);
+    expect(new Set(cancelled.map((e) => e.taskId)).size).toBe(cancelled.length);
+  }, 300_000);
+
+  it('refuses a retry when no task failed, naming the reason', async () => {
+    const tenants = 500;
+    const configs = Array.from({ length: tenants }, (_, i) =>
+      tenantConfig(h.engine, `rt-${i}`, '2', ['app']),
+    );
+    const created = await post(
+      JSON.stringify({ name: 'nothing to retry', maxConcurrency: 1, healthCheck: FAST_HEALTH, configs }),
+      'nothing-to-retry',
+    );
+    const { planId } = JSON.parse(created.body!) as { planId: string };
+    await waitForPlan(h, planId, ['RUNNING'], 120_000);
+
+    const reply = await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/retry`, body: '{}' });
+    await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/cancel`, body: '{}' });
+
+    expect(reply.status).toBe(409);
+    expect(reply.body).toContain('no failed task can be retried');
+  }, 300_000);
 });
