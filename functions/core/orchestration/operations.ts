@@ -7,7 +7,7 @@ import { SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-s
 import { executionName } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import { resource } from '../deps.ts';
-import { IllegalTransition } from '../errors.ts';
+import { IllegalTransition, NotFound } from '../errors.ts';
 import { type FailureInfo, isTerminalPlan, type Plan, type Task } from '../model.ts';
 import { logger } from '../observability.ts';
 import type { OperationName, OperationOptions } from '../operations.ts';
@@ -238,6 +238,8 @@ async function applyToTasks(
         try {
           await TASK_OPERATIONS[operation](deps, task.taskId, options);
         } catch (error) {
+          // NotFound: the plan was deleted (force) while its action was being applied.
+          if (error instanceof NotFound) return;
           if (!(error instanceof IllegalTransition)) throw error;
           refused.push(`${task.taskId}: ${error.message}`);
         }
