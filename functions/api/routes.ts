@@ -79,9 +79,10 @@ function route<
   return spec;
 }
 
-function operationResult(kind: 'Plan' | 'Task' | 'Tenant', what: string): Record<number, ResponseSpec> {
+/** `afterAnswer`: a plan-wide action, which a large plan's tasks get after the answer (202). */
+function operationResult(what: string, afterAnswer = false): Record<number, ResponseSpec> {
   const done = { description: `what the operation did to the ${what}`, schema: taskOperationResultSchema };
-  if (kind !== 'Plan') return { 200: done };
+  if (!afterAnswer) return { 200: done };
   return {
     200: done,
     202: {
@@ -112,7 +113,7 @@ function operationRoutes<const K extends 'Plan' | 'Task' | 'Tenant', P extends z
       params,
       body: OPERATIONS[op].body,
       bodyOptional: true,
-      responses: operationResult(kind, target),
+      responses: operationResult(target, kind === 'Plan'),
     }),
   );
 }

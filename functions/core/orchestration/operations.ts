@@ -299,6 +299,7 @@ async function operateLargePlan(
   const { executionArn } = await deps.sfn.send(
     new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
   );
+  if (operation === 'cancel' && plan.waveCount) await releaseApprovalGate(deps, plan.planId);
   const after = await deps.store.requirePlan(plan.planId);
   return {
     targetType: 'PLAN',
