@@ -189,17 +189,23 @@ describe('a large plan requested on EventBridge', () => {
 });
 
 describe('an action on a plan of 500 tasks or more', () => {
-  it('moves the plan in the request (202) and cancels every task after the answer, each exactly once', async () => {
-    const tenants = 600;
+  /** A plan of `tenants` one-service tasks, running one at a time. */
+  async function runningPlan(name: string, tenants: number): Promise<string> {
     const configs = Array.from({ length: tenants }, (_, i) =>
-      tenantConfig(h.engine, `op-${i}`, '2', ['app']),
+      tenantConfig(h.engine, `${name}-${i}`, '2', ['app']),
     );
     const created = await post(
-      JSON.stringify({ name: 'cancelled whole', maxConcurrency: 1, healthCheck: FAST_HEALTH, configs }),
-      'cancelled-whole',
+      JSON.stringify({ name, maxConcurrency: 1, healthCheck: FAST_HEALTH, configs }),
+      name,
     );
     const { planId } = JSON.parse(created.body!) as { planId: string };
     await waitForPlan(h, planId, ['RUNNING'], 120_000);
+    return planId;
+  }
+
+  it('moves the plan in the request (202) and cancels every task after the answer, each exactly once', async () => {
+    const tenants = 600;
+    const planId = await runningPlan('cancelled-whole', tenants);
 
     const reply = await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/cancel`, body: '{}' });
 
@@ -223,16 +229,7 @@ describe('an action on a plan of 500 tasks or more', () => {
   }, 300_000);
 
   it('refuses a retry when no task failed, naming the reason', async () => {
-    const tenants = 500;
-    const configs = Array.from({ length: tenants }, (_, i) =>
-      tenantConfig(h.engine, `rt-${i}`, '2', ['app']),
-    );
-    const created = await post(
-      JSON.stringify({ name: 'nothing to retry', maxConcurrency: 1, healthCheck: FAST_HEALTH, configs }),
-      'nothing-to-retry',
-    );
-    const { planId } = JSON.parse(created.body!) as { planId: string };
-    await waitForPlan(h, planId, ['RUNNING'], 120_000);
+    const planId = await runningPlan('nothing-to-retry', 500);
 
     const reply = await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/retry`, body: '{}' });
     await callApi(h, { method: 'POST', path: `/v1/plans/${planId}/cancel`, body: '{}' });
