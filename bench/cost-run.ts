@@ -140,16 +140,10 @@ export async function costOfRun(system: System, run: PlanRun, stages: number): P
   }
 
   // EventBridge: every event put for this plan (the outbox's and the stages' TenantConfigChanged).
-  const archived = system.runtime.bus
-    .archive()
-    .filter((e) => (e.detail as { planId?: string } | null)?.planId === plan.planId);
+  const published = system.busEventsOf(plan.planId);
   const byType: Record<string, number> = {};
-  for (const e of archived) byType[e['detail-type']] = (byType[e['detail-type']] ?? 0) + 1;
-  const chargeable = chargeableEvents(
-    archived.map(
-      (e) => Buffer.byteLength(JSON.stringify(e.detail)) + e.source.length + e['detail-type'].length,
-    ),
-  );
+  for (const e of published) byType[e.detailType] = (byType[e.detailType] ?? 0) + 1;
+  const chargeable = chargeableEvents(published.map((e) => e.bytes));
 
   const perTenant = 1 / tasks.length;
   const counted = (fn: string) => !PER_PLAN_NOT_PER_TENANT.has(fn);
@@ -190,7 +184,7 @@ export async function costOfRun(system: System, run: PlanRun, stages: number): P
     lambda,
     dynamodb,
     putSizeCheck: { ...meter.putCheck },
-    events: { count: archived.length, chargeable, byType },
+    events: { count: published.length, chargeable, byType },
     usagePerTenant,
     per1000Tenants: scaleBreakdown(priceUsage(usagePerTenant), 1000),
     supervisor: {
@@ -218,14 +212,9 @@ export async function outboxDrained(system: System, planId: string) {
       stored += page.events.length;
       after = page.last;
     }
-    const published = system.runtime.bus
-      .archive()
-      .filter(
-        (e) =>
-          e.source === EVENT_SOURCE &&
-          e['detail-type'] !== 'TenantConfigChanged' &&
-          (e.detail as { planId?: string } | null)?.planId === planId,
-      ).length;
+    const published = system
+      .busEventsOf(planId)
+      .filter((e) => e.source === EVENT_SOURCE && e.detailType !== 'TenantConfigChanged').length;
     if (published >= stored || Date.now() > deadline) return;
     await new Promise((r) => setTimeout(r, 200));
   }

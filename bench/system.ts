@@ -55,13 +55,35 @@ export interface System {
   token: string;
   endpoints: InstantEndpoints;
   logs: string[];
+  /** Every event put on a bus about this plan, as the bill counts it (the bus archive keeps only the last 10,000). */
+  busEventsOf(planId: string): readonly BusEventUse[];
   stop(): Promise<void>;
+}
+
+export interface BusEventUse {
+  source: string;
+  detailType: string;
+  /** Detail, source and detail-type: what EventBridge bills in 64 KB chunks. */
+  bytes: number;
 }
 
 export async function startSystem(dynamoEndpoint: string): Promise<System> {
   const logs: string[] = [];
   const endpoints = await startInstantEndpoints();
+  const busEvents = new Map<string, BusEventUse[]>();
   const runtime = await startLocalRuntime({
+    onBusEvent: (e) => {
+      const planId = (e.detail as { planId?: string } | null)?.planId;
+      if (!planId) return;
+      const use = {
+        source: e.source,
+        detailType: e['detail-type'],
+        bytes: Buffer.byteLength(JSON.stringify(e.detail)) + e.source.length + e['detail-type'].length,
+      };
+      const uses = busEvents.get(planId);
+      if (uses) uses.push(use);
+      else busEvents.set(planId, [use]);
+    },
     dynamoEndpoint,
     tableName: `bench-${randomUUID().slice(0, 8)}`,
     inMemory: true,
@@ -88,6 +110,7 @@ export async function startSystem(dynamoEndpoint: string): Promise<System> {
     token,
     endpoints,
     logs,
+    busEventsOf: (planId) => busEvents.get(planId) ?? [],
     async stop() {
       await api.close();
       await runtime.stop();

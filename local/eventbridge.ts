@@ -56,6 +56,8 @@ export interface BusOptions {
   targets: TargetInvoker;
   log: Log;
   archiveLimit?: number;
+  /** Sees every event the bus routes (the archive keeps only the last `archiveLimit`). */
+  onEvent?: (event: ArchivedEvent) => void;
 }
 
 const BUSES = new Set([PROJECT_BUS_NAME, DEFAULT_BUS_NAME]);
@@ -182,7 +184,9 @@ export class LocalBus {
   }
 
   private route(busName: string, event: EventEnvelope) {
-    this.archived.push({ ...event, eventBusName: busName });
+    const archived = { ...event, eventBusName: busName };
+    this.archived.push(archived);
+    this.options.onEvent?.(archived);
     const limit = this.options.archiveLimit ?? 10_000;
     if (this.archived.length > limit) this.archived.splice(0, this.archived.length - limit);
     if (this.stopped) return;

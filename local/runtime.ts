@@ -76,6 +76,8 @@ export interface LocalRuntimeOptions {
    */
   logDir?: string;
   log?: Log;
+  /** Sees every event put on a bus (the bench counts a plan's events; `bus.archive()` keeps the last 10,000). */
+  onBusEvent?: (event: ArchivedEvent) => void;
 }
 
 export interface LocalRuntime {
@@ -161,6 +163,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       schedules,
       scheduleEveryMs: options.scheduleEveryMs ?? {},
       log,
+      ...(options.onBusEvent ? { onEvent: options.onBusEvent } : {}),
       targets: {
         invokeFunction: (name, event) => lambdas.invoke(name, event),
         startExecution: async (machine, event) => {
