@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const ENGINE_URL_PLACEHOLDER = '{{DEMO_ENGINE_URL}}';
-export const EXAMPLE_PLANS = ['plan.json', 'plan-engine.json'] as const;
+export const EXAMPLE_PLANS = ['plan.json', 'plan-engine.json', 'plan-waves.json'] as const;
 
 /** Where the filled-in plans go: `$ROLLOUT_HOME/examples` (default `./.rollout/examples`). */
 export const examplesDir = (env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()) =>

@@ -46,3 +46,10 @@ export function replace(el: Element, ...children: Child[]) {
 }
 
 export const byId = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+/**
+ * Resolves after the browser has painted the DOM as it is now: a timeout queued from the next
+ * animation frame runs once that frame is done.
+ */
+export const afterPaint = () =>
+  new Promise<void>((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));

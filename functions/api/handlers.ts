@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import packageJson from '../../package.json' with { type: 'json' };
 import type { Deps } from '../core/deps.ts';
-import { Conflict } from '../core/errors.ts';
+import { Conflict, NotFound } from '../core/errors.ts';
 import { OPERATION_NAMES, type OperationName } from '../core/operations.ts';
 import { operatePlan, TASK_OPERATIONS, type TaskOperationResult } from '../core/orchestration/operations.ts';
 import { submitPlan } from '../core/orchestration/plan-flow.ts';
@@ -134,16 +134,22 @@ export const HANDLERS: Handlers = {
     return ok({ plans: plans.map(planSummary), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   getPlan: async ({ deps, params, headers }) => {
-    const plan = await deps.store.withCounts(await deps.store.requirePlan(params.planId));
-    const strategy = plan.waveCount ? await deps.store.getStrategy(plan.planId) : undefined;
-    const waves = strategy ? { strategy, counts: await deps.store.waveCounts(plan) } : undefined;
+    const plan = await deps.store.getPlanWithCounts(params.planId);
+    if (!plan) throw new NotFound('plan', params.planId);
+    const [strategy, counts] = plan.waveCount
+      ? await Promise.all([deps.store.getStrategy(plan.planId), deps.store.waveCounts(plan)])
+      : [];
+    const waves = strategy && counts ? { strategy, counts } : undefined;
     return ok(planView(plan, linksFor(headers), waves));
   },
   deletePlan: async ({ deps, params, query }) => ok(await removePlan(deps, params.planId, query)),
   listPlanTasks: async ({ deps, params, query, headers }) => {
-    await deps.store.requirePlan(params.planId);
+    // Both reads at once: the console's plan page waits on this one for its first rows.
+    const [, page] = await Promise.all([
+      deps.store.requirePlan(params.planId),
+      deps.store.listTaskPage(params.planId, { ...query, limit: query.limit ?? 100 }),
+    ]);
     const links = linksFor(headers);
-    const page = await deps.store.listTaskPage(params.planId, { ...query, limit: query.limit ?? 100 });
     return ok({
       tasks: page.tasks.map((t) => taskStatusInfo(t, links)),
       ...(page.cursor ? { cursor: page.cursor } : {}),

@@ -230,7 +230,7 @@ it('previews waves and config changes, shows a waiting wave, and approves it (pl
   expect(watched.stdout).toMatch(/^waves: canary COMPLETED 1\/1 {2}▸rest COMPLETED 3\/3$/m);
 });
 
-it('the demo engine writes the example plans pointed at whatever port it got', async () => {
+it('the demo engine writes the example plans pointed at whatever port it got, the waves one among them', async () => {
   const home = join(dir, 'demo-home');
   const demo = background(process.execPath, [DEMO_ENGINES], { DEMO_ENGINE_PORT: '0', ROLLOUT_HOME: home });
   try {
@@ -248,6 +248,10 @@ it('the demo engine writes the example plans pointed at whatever port it got', a
       '--json',
     ]);
     expect(JSON.parse(preview.stdout).unreachableEndpoints).toEqual([]);
+    const waves = await rollout(['plan', 'submit', join(home, 'examples', 'plan-waves.json'), '--dry-run']);
+    expect(waves.stdout).toContain('valid: 4 task(s) in 2 wave(s)');
+    expect(waves.stdout).toMatch(/^canary\s+1\s+2\s+10s\s+0$/m);
+    expect(waves.stdout).toMatch(/^rest\s+3\s+2\s+required\s+0$/m);
   } finally {
     demo.child.kill('SIGTERM');
     await demo.exited;

@@ -5,7 +5,7 @@
 import type { EventView, PlanView, TaskStatusInfo } from '../../../functions/api/schemas.ts';
 import { TASK_STATUSES } from '../../../functions/core/model.ts';
 import { api, query } from '../api.ts';
-import { h, replace } from '../dom.ts';
+import { afterPaint, h, replace } from '../dom.ts';
 import { followPlanEvents } from '../events.ts';
 import { duration, time } from '../format.ts';
 import { timeline } from '../timeline.ts';
@@ -170,6 +170,11 @@ function planActions(plan: PlanView, refresh: () => void) {
 
 export async function planPage({ main, signal, params, fail }: PageContext) {
   const planId = params.planId!;
+  const readPlan = () => api<PlanView>('GET', `/v1/plans/${encodeURIComponent(planId)}`, { signal });
+  const pager = new TaskPager(planId, signal);
+  // The first reads leave before the page is built: the rows wait on the API, not on the DOM too.
+  const firstTasks = pager.load();
+  const firstPlan = readPlan();
   const header = h('div', { class: 'summary' });
   const actions = h('div');
   const search = h('input', {
@@ -211,10 +216,8 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
     events.root,
   );
 
-  const pager = new TaskPager(planId, signal);
-
-  const renderTasks = async () => {
-    const tasks = await pager.load();
+  const renderTasks = async (reading = pager.load()) => {
+    const tasks = await reading;
     const first = pager.page * TASKS_PER_PAGE;
     replace(
       tableWrap,
@@ -306,8 +309,8 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
     );
   };
 
-  const renderPlan = async () => {
-    const plan = await api<PlanView>('GET', `/v1/plans/${encodeURIComponent(planId)}`, { signal });
+  const renderPlan = async (reading = readPlan()) => {
+    const plan = await reading;
     document.title = `${plan.name} · tenant-rollout`;
     replace(
       header,
@@ -381,7 +384,11 @@ export async function planPage({ main, signal, params, fail }: PageContext) {
     void renderTasks().catch(fail);
   });
 
-  await refreshNow();
+  await Promise.all([renderPlan(firstPlan), renderTasks(firstTasks)]);
+  // The timeline reads every event so far (thousands on a large plan) and renders each page it gets:
+  // it starts once the rows are on screen, so it never holds them back.
+  await afterPaint();
+  if (signal.aborted) return;
   void followPlanEvents(
     planId,
     signal,

@@ -241,6 +241,9 @@ export function planStore(ctx: StoreContext) {
     }
   }
 
+  const countItems = (planId: string) =>
+    queryAll(ctx, { ...inPartition(planPk(planId), COUNTS_SK_PREFIX), ConsistentRead: true });
+
   /** `SET waves[i].field = …` on the STRATEGY item (which must exist). */
   function waveUpdate(
     planId: string,
@@ -278,10 +281,7 @@ export function planStore(ctx: StoreContext) {
 
   /** Counts per wave, from the same counter items as the plan's (a task's wave never changes). */
   async function waveCounts(plan: Plan): Promise<WaveCounts> {
-    const items = await queryAll(ctx, {
-      ...inPartition(planPk(plan.planId), COUNTS_SK_PREFIX),
-      ConsistentRead: true,
-    });
+    const items = await countItems(plan.planId);
     const counts: WaveCounts = Array.from({ length: plan.waveCount ?? 0 }, () => ({}));
     for (const item of items) {
       for (const [name, value] of Object.entries(item)) {
@@ -296,10 +296,10 @@ export function planStore(ctx: StoreContext) {
 
   /** The plan with its task counts, summed from its counter items (CREATED is what the total leaves). */
   async function withCounts(plan: Plan): Promise<PlanWithCounts> {
-    const items = await queryAll(ctx, {
-      ...inPartition(planPk(plan.planId), COUNTS_SK_PREFIX),
-      ConsistentRead: true,
-    });
+    return counted(plan, await countItems(plan.planId));
+  }
+
+  function counted(plan: Plan, items: Record<string, unknown>[]): PlanWithCounts {
     const counts: StatusCounts = {};
     let stagesDone = 0;
     for (const item of items) {
@@ -657,9 +657,10 @@ export function planStore(ctx: StoreContext) {
 
     withCounts,
 
+    /** Reads the plan and its counter items at once (one round trip where withCounts takes two). */
     async getPlanWithCounts(planId: string): Promise<PlanWithCounts | undefined> {
-      const plan = await getPlan(planId);
-      return plan ? withCounts(plan) : undefined;
+      const [plan, items] = await Promise.all([getPlan(planId), countItems(planId)]);
+      return plan ? counted(plan, items) : undefined;
     },
 
     /** Removes the plan from listings first, then everything under it, then the plan and its idempotency key. */
