@@ -73,8 +73,20 @@ export class Api {
     return this.ok<PlanView>('GET', `/v1/plans/${planId}`);
   }
 
+  /** Every task of the plan, page after page. */
   async tasks(planId: string): Promise<TaskView[]> {
-    return (await this.ok<{ tasks: TaskView[] }>('GET', `/v1/plans/${planId}/tasks`)).tasks;
+    const tasks: TaskView[] = [];
+    let cursor: string | undefined;
+    do {
+      const query = `limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await this.ok<{ tasks: TaskView[]; cursor?: string }>(
+        'GET',
+        `/v1/plans/${planId}/tasks?${query}`,
+      );
+      tasks.push(...page.tasks);
+      cursor = page.cursor;
+    } while (cursor);
+    return tasks;
   }
 
   async engines(tenantId?: string): Promise<EngineRecord[]> {
