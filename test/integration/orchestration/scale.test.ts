@@ -217,7 +217,13 @@ describe('an action on a plan of 500 tasks or more', () => {
       const counts = plan?.counts ?? {};
       return (counts.CANCELLED ?? 0) + (counts.COMPLETED ?? 0) === tenants ? plan : undefined;
     }, 120_000);
-    const execution = await h.deps.sfn.send(new DescribeExecutionCommand({ executionArn: result.appliedBy }));
+    // The last page's invocation returns after its tasks ended: wait for the execution to end as well.
+    const execution = await eventually(async () => {
+      const described = await h.deps.sfn.send(
+        new DescribeExecutionCommand({ executionArn: result.appliedBy }),
+      );
+      return described.status === 'RUNNING' ? undefined : described;
+    }, 60_000);
     const cancelled = (await allEvents(h, planId)).filter((e) => e.type === 'TaskCancelled');
 
     expect(ended?.status).toBe('CANCELLED');
