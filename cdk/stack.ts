@@ -6,12 +6,13 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENGINE_CATALOG } from '../engines/catalog.ts';
-import { ROUTES } from '../functions/api/routes.ts';
+import { MAX_BODY_BYTES, ROUTES } from '../functions/api/routes.ts';
 import { FUNCTIONS } from '../functions/manifest.ts';
 import { STATE_MACHINES } from '../statemachines/index.ts';
 import { type RolloutConfig, telemetryEnv } from './config.ts';
 import { Alarms } from './constructs/alarms.ts';
 import { Api } from './constructs/api.ts';
+import { ApiEdge } from './constructs/api-edge.ts';
 import { RolloutDashboard } from './constructs/dashboard.ts';
 import { Data } from './constructs/data.ts';
 import { Engines } from './constructs/engines.ts';
@@ -31,6 +32,7 @@ export class RolloutStack extends Stack {
   public readonly stateMachines: StateMachines;
   public readonly events: Events;
   public readonly api: Api;
+  public readonly apiEdge: ApiEdge;
   public readonly alarms: Alarms;
   public readonly dashboard: RolloutDashboard;
 
@@ -99,6 +101,7 @@ export class RolloutStack extends Stack {
       throttle: config.throttle,
       logRetention: config.logRetention,
     });
+    this.apiEdge = new ApiEdge(this, 'ApiEdge', { httpApi: this.api.httpApi, maxBodyBytes: MAX_BODY_BYTES });
     this.alarms = new Alarms(this, 'Alarms', {
       prefix: config.prefix,
       stateMachines: this.stateMachines.byName,
@@ -115,7 +118,14 @@ export class RolloutStack extends Stack {
       otherAlarms: this.alarms.alarms,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.apiEdge.url,
+      description: 'Base URL of the API: the CloudFront distribution that gates request bodies',
+    });
+    new CfnOutput(this, 'ApiOriginUrl', {
+      value: this.api.url,
+      description: 'The HTTP API behind it (execute-api): what SigV4 callers sign for in IAM mode',
+    });
     new CfnOutput(this, 'ApiAuthorization', { value: this.api.authorizationType });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName });

@@ -95,6 +95,7 @@ const storm = await malformedStorm(
 overlap.run.sampleSockets();
 const overlapEnd = await overlap.run.shutdown();
 check('storm: 5xx answers', storm.status5xx, 0);
+check('storm: requests without an answer', storm.unanswered, 0);
 check('storm: malformed requests accepted (< 400)', storm.accepted, 0);
 check('storm: malformed requests past validation (409, 422)', storm.reachedDomain, 0);
 check('storm: items added', storm.itemsAdded, 0);

@@ -1,8 +1,8 @@
 /**
  * The local API server: node:http on loopback feeding the same dispatch the Lambda
- * handler uses, behind what API Gateway and Lambda enforce on the way (local/api-gateway.ts).
- * It adds what only a long-lived server can do: refuse an oversized body while reading,
- * and stream events as NDJSON.
+ * handler uses, behind what the deployed API puts on the way: the edge function of the CloudFront
+ * distribution (local/edge.ts), then what API Gateway and Lambda enforce (local/api-gateway.ts).
+ * It adds what only a long-lived server can do: stream events as NDJSON.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -22,6 +22,7 @@ import {
   gatewayError,
   withinTimeouts,
 } from './api-gateway.ts';
+import { type EdgeAnswer, loadEdgeGate } from './edge.ts';
 
 export interface ApiServerOptions {
   deps: Deps;
@@ -46,8 +47,26 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Past this, an oversized body is no longer drained (so the 413 can be read) but cut off. */
+/** Past this, a refused body is no longer drained (so the client can read the answer) but cut off. */
 const DRAIN_LIMIT_FACTOR = 4;
+
+/**
+ * The edge's answer, given before any of the body is read. What the client still sends is discarded
+ * (up to the drain limit, then the connection is cut), so it reads the answer instead of a reset.
+ */
+function answerAtEdge(req: IncomingMessage, res: ServerResponse, answer: EdgeAnswer, drainLimit: number) {
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > drainLimit) req.destroy();
+  });
+  res.writeHead(answer.status, {
+    ...answer.headers,
+    'content-length': Buffer.byteLength(answer.body),
+    connection: 'close',
+  });
+  res.end(answer.body);
+}
 
 class BodyTooLarge extends Error {}
 
@@ -114,7 +133,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     functionTimeoutMs: options.functionTimeoutMs ?? (httpFunction?.timeoutSeconds ?? 29) * 1000,
     integrationTimeoutMs: options.integrationTimeoutMs ?? GATEWAY_INTEGRATION_TIMEOUT_MS,
   };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+  const edge = loadEdgeGate();
+  const handle = async (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean) => {
+    const refusal = edge(req);
+    if (refusal) {
+      log(`api: the edge function answers ${refusal.status}: ${refusal.body}`);
+      answerAtEdge(req, res, refusal, limit * DRAIN_LIMIT_FACTOR);
+      return;
+    }
+    // Node answers `Expect: 100-continue` itself unless told otherwise; here only once the edge let it pass.
+    if (expectsContinue) res.writeContinue();
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     let response: ApiResponse;
@@ -162,12 +190,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     await send(res, response, abort);
   };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+  const serve = (expectsContinue: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    handle(req, res, expectsContinue).catch((error: unknown) => {
       log(`api server: ${(error as Error).stack ?? String(error)}`);
       res.destroy();
     });
-  });
+  };
+  const server = createServer(serve(false));
+  server.on('checkContinue', serve(true));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());

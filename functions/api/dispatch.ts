@@ -83,7 +83,7 @@ function bodyText(route: RouteSpec, request: ApiRequest): string | undefined {
   const raw = request.body;
   if (raw === undefined) return undefined;
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
-  if (size > MAX_BODY_BYTES) throw new PayloadTooLarge(MAX_BODY_BYTES);
+  if (size > MAX_BODY_BYTES) throw new PayloadTooLarge(size, MAX_BODY_BYTES);
   if (!route.body || size === 0) return undefined;
   const contentType = request.headers['content-type'];
   if (!isJson(contentType)) throw new UnsupportedMediaType(contentType);

@@ -14,8 +14,11 @@ export class Unauthorized extends DomainError {
 }
 
 export class PayloadTooLarge extends DomainError {
-  constructor(limitBytes: number) {
-    super(413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limitBytes} bytes`, { limitBytes });
+  constructor(sizeBytes: number, limitBytes: number) {
+    super(413, 'PAYLOAD_TOO_LARGE', `request body is ${sizeBytes} bytes; the limit is ${limitBytes} bytes`, {
+      limitBytes,
+      sizeBytes,
+    });
   }
 }
 

@@ -11,13 +11,17 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-/** Error responses every route can give; 401 only where a token is required, 415 only where a body is read. */
+/**
+ * Error responses every route can give; 401 only where a token is required, 415 only where a body is read,
+ * 411 only on POST (the edge function needs a body's size before it forwards it).
+ */
 const ERRORS: Record<number, string> = {
   400: 'invalid input: details.fields lists every bad field with its path',
   401: 'missing or wrong bearer token',
   404: 'unknown id or route',
   409: 'illegal operation for the current status (named in the message and details.currentStatus)',
-  413: 'request body too large',
+  411: 'a POST without Content-Length (refused at the edge, before the API)',
+  413: 'request body over the limit (details.limitBytes), refused at the edge or by the API',
   415: 'a body that is not application/json (UTF-8)',
   422: 'Idempotency-Key reused with a different body',
   500: 'internal error',
@@ -68,6 +72,7 @@ function operation(route: RouteSpec) {
   for (const [status, description] of Object.entries(ERRORS)) {
     if (status === '401' && route.auth === 'none') continue;
     if (status === '415' && !route.body) continue;
+    if (status === '411' && route.method !== 'POST') continue;
     responses[status] = {
       description,
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },

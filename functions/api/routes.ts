@@ -310,8 +310,12 @@ export type RouteOf<Id extends OperationId> = Route extends infer R
   : never;
 
 /**
- * Lambda's synchronous payload limit. Behind API Gateway the body travels inside the Lambda event, so a
- * body near this size already makes the event too large and API Gateway answers 500 before the function
- * runs (local/api-gateway.ts models it); dispatch's 413 covers callers that hand it a body directly.
+ * The largest request body the API takes, in bytes. Behind API Gateway the body travels inside the api
+ * function's Lambda event, which must fit Lambda's 6 MB synchronous payload
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html) even when API Gateway
+ * base64-encodes a body that is not text (4/3 of its size: 4 MiB → 5.33 MiB); over it the invocation
+ * fails and API Gateway answers 500 before the function runs (local/api-gateway.ts). The edge function in
+ * front of the API (functions/edge/body-limit.js) refuses a larger Content-Length with 413 before the
+ * body reaches API Gateway; dispatch refuses it too, for callers that reach the function another way.
  */
-export const MAX_BODY_BYTES = 6 * 1024 * 1024;
+export const MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -8,7 +8,7 @@ import aslValidator from 'asl-validator';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_CATALOG, engineFamily } from '../../engines/catalog.ts';
-import { ROUTES } from '../../functions/api/routes.ts';
+import { MAX_BODY_BYTES, ROUTES } from '../../functions/api/routes.ts';
 import { RESOURCE_ENV, SETTINGS_ENV } from '../../functions/core/env.ts';
 import { rulesFromManifest, STREAM_EVENT_FILTER } from '../../functions/core/rules.ts';
 import { GSI1, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/core/table.ts';
@@ -522,6 +522,56 @@ describe('api', () => {
       AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
+  });
+});
+
+describe('api edge', () => {
+  // AWS managed policies: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+  const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+  const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+
+  it('puts a distribution in front of the HTTP API that caches nothing and forwards every method and header but Host', () => {
+    const [distribution, ...others] = Object.values(resources('AWS::CloudFront::Distribution'));
+    const config = distribution?.Properties?.DistributionConfig as Record<string, Record<string, unknown>>;
+    const origins = config.Origins as unknown as { DomainName: unknown; CustomOriginConfig: unknown }[];
+
+    expect(others).toHaveLength(0);
+    expect(origins).toHaveLength(1);
+    const [httpApiId] = Object.keys(resources('AWS::ApiGatewayV2::Api'));
+    expect(JSON.stringify(origins[0]!.DomainName)).toContain(`{"Ref":"${httpApiId}"},".execute-api."`);
+    expect(origins[0]!.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+    expect(config.DefaultCacheBehavior).toMatchObject({
+      AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+      CachePolicyId: CACHING_DISABLED,
+      OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
+      ViewerProtocolPolicy: 'https-only',
+    });
+  });
+
+  it('runs the body gate on every viewer request, with the API body limit in its code', () => {
+    const [[functionId, fn]] = Object.entries(resources('AWS::CloudFront::Function')) as [
+      [string, Resources[string]],
+    ];
+    const [distribution] = Object.values(resources('AWS::CloudFront::Distribution'));
+    const behavior = (distribution?.Properties?.DistributionConfig as Record<string, Record<string, unknown>>)
+      .DefaultCacheBehavior;
+    const associations = behavior?.FunctionAssociations as { EventType: string; FunctionARN: unknown }[];
+
+    expect(fn.Properties?.FunctionConfig).toMatchObject({ Runtime: 'cloudfront-js-2.0' });
+    expect(fn.Properties?.FunctionCode).toContain(`var MAX_BODY_BYTES = ${MAX_BODY_BYTES};`);
+    expect(fn.Properties?.FunctionCode).toContain('function handler(event)');
+    expect(associations).toHaveLength(1);
+    expect(associations[0]!.EventType).toBe('viewer-request');
+    expect(JSON.stringify(associations[0]!.FunctionARN)).toContain(functionId);
+  });
+
+  it('gives the distribution as the API URL and the execute-api endpoint as its origin URL', () => {
+    const outputs = synth.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [distributionId] = Object.keys(resources('AWS::CloudFront::Distribution'));
+    const [httpApiId] = Object.keys(resources('AWS::ApiGatewayV2::Api'));
+
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain(`"${distributionId}","DomainName"`);
+    expect(outputs.ApiOriginUrl?.Value).toEqual({ 'Fn::GetAtt': [httpApiId, 'ApiEndpoint'] });
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/api/routes.ts';
+import { MAX_BODY_BYTES, ROUTES } from '../../functions/api/routes.ts';
 import { waitForPlan, waitForTask } from '../integration/orchestration/harness.ts';
 import { eventually } from '../integration/support.ts';
 import { type ApiHarness, startApiHarness, tenant } from './harness.ts';
@@ -359,16 +359,19 @@ describe('bad input', () => {
     expect(notAnObject.status).toBe(400);
   });
 
-  it('answers as API Gateway does when the Lambda event would pass 6 MB (500) or the body 10 MB (413), storing nothing', async () => {
+  it('refuses a body over the limit at the edge (413) and a Lambda event over 6 MB as API Gateway does (500), storing nothing', async () => {
     const before = await api.countItems();
-    const overLambda = JSON.stringify({ name: 'x'.repeat(7 * 1024 * 1024), configs: [] });
-    const overGateway = JSON.stringify({ name: 'x'.repeat(11 * 1024 * 1024), configs: [] });
+    const overLimit = JSON.stringify({ name: 'x'.repeat(MAX_BODY_BYTES), configs: [] });
+    // Under the limit, but every `\"` is escaped again inside the Lambda event, which passes 6 MB.
+    const overLambda = `{"name":"${'\\"'.repeat(MAX_BODY_BYTES / 2 - 100)}","configs":[]}`;
 
+    const edge = await api.call('POST', '/v1/plans', { rawBody: overLimit });
     const lambda = await api.call('POST', '/v1/plans', { rawBody: overLambda });
-    const gateway = await api.call('POST', '/v1/plans', { rawBody: overGateway });
 
+    expect(edge.status).toBe(413);
+    expect(edge.body).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { limitBytes: MAX_BODY_BYTES } });
+    expect(Buffer.byteLength(overLambda)).toBeLessThan(MAX_BODY_BYTES);
     expect(lambda).toMatchObject({ status: 500, body: { message: 'Internal Server Error' } });
-    expect(gateway).toMatchObject({ status: 413, body: { message: 'Request Entity Too Large' } });
     expect(await api.countItems()).toBe(before);
   });
 

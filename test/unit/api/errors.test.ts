@@ -43,7 +43,7 @@ describe('errorReply', () => {
     [new NotFound('plan', 'p'), 404, 'NOT_FOUND'],
     [new Conflict('busy'), 409, 'CONFLICT'],
     [new Unauthorized('invalid token'), 401, 'UNAUTHORIZED'],
-    [new PayloadTooLarge(10), 413, 'PAYLOAD_TOO_LARGE'],
+    [new PayloadTooLarge(11, 10), 413, 'PAYLOAD_TOO_LARGE'],
     [new MalformedJson('Unexpected end of JSON input'), 400, 'MALFORMED_JSON'],
     [new IdempotencyKeyReused('reused', { planId: 'p' }), 422, 'IDEMPOTENCY_KEY_REUSED'],
     [new InvalidCursor(), 400, 'VALIDATION_FAILED'],
