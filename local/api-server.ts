@@ -52,7 +52,8 @@ const DRAIN_LIMIT_FACTOR = 4;
 
 /**
  * The edge's answer, given before any of the body is read. What the client still sends is discarded
- * (up to the drain limit, then the connection is cut), so it reads the answer instead of a reset.
+ * (up to the drain limit, then the connection is cut) and the connection is kept: closing it while the
+ * client still writes would reset it, and the client would see a broken pipe instead of the answer.
  */
 function answerAtEdge(req: IncomingMessage, res: ServerResponse, answer: EdgeAnswer, drainLimit: number) {
   let discarded = 0;
@@ -60,11 +61,7 @@ function answerAtEdge(req: IncomingMessage, res: ServerResponse, answer: EdgeAns
     discarded += chunk.length;
     if (discarded > drainLimit) req.destroy();
   });
-  res.writeHead(answer.status, {
-    ...answer.headers,
-    'content-length': Buffer.byteLength(answer.body),
-    connection: 'close',
-  });
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
   res.end(answer.body);
 }
 
