@@ -224,6 +224,9 @@ export const ROUTES = [
     summary: 'Lets the wave that waits for approval start (409 when no wave waits)',
     tag: 'plans',
     params: planParams,
+    // No options, as the other operations: a body, if sent, must be `{}`, so a malformed one is a 4xx.
+    body: z.strictObject({}),
+    bodyOptional: true,
     responses: operationResult('plan'),
   }),
   route({

@@ -40,10 +40,23 @@ describe('dispatch rejects bad requests before any domain call', () => {
     expect(reply.body.details.fields[0].path).toBe('body');
   });
 
-  it('refuses a body over the limit with 413', async () => {
+  it('refuses a body over the limit with 413 naming its size and the limit', async () => {
     const reply = await send({ body: 'x'.repeat(MAX_BODY_BYTES + 1) });
 
     expect(reply.status).toBe(413);
+    expect(reply.body.message).toBe(
+      `request body is ${MAX_BODY_BYTES + 1} bytes; the limit is ${MAX_BODY_BYTES} bytes`,
+    );
+  });
+
+  it('refuses a malformed body on approve, which takes no options, before reading the plan', async () => {
+    const path = '/v1/plans/01ARZ3NDEKTSV4RRFFQ69G5FAV/approve';
+    const notJson = await send({ path, body: '{"x' });
+    const option = await send({ path, body: '{"force":true}' });
+
+    expect(notJson.status).toBe(400);
+    expect(option.status).toBe(400);
+    expect(option.body.details.fields).toEqual([{ path: 'force', message: 'unknown field (force)' }]);
   });
 
   it('lists bad path and query fields together', async () => {
