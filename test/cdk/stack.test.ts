@@ -553,8 +553,8 @@ describe('api edge', () => {
       [string, Resources[string]],
     ];
     const [distribution] = Object.values(resources('AWS::CloudFront::Distribution'));
-    const behavior = (distribution?.Properties?.DistributionConfig as Record<string, Record<string, unknown>>)
-      .DefaultCacheBehavior;
+    const config = distribution?.Properties?.DistributionConfig as Record<string, Record<string, unknown>>;
+    const behavior = config.DefaultCacheBehavior;
     const associations = behavior?.FunctionAssociations as { EventType: string; FunctionARN: unknown }[];
 
     expect(fn.Properties?.FunctionConfig).toMatchObject({ Runtime: 'cloudfront-js-2.0' });
