@@ -384,18 +384,21 @@ it('plan watch in an 80x24 terminal never wraps a line and ends with the summary
 
 it('plan watch and events --follow reconnect across an API restart and exit with the verdict', async () => {
   const [name] = [tenant('restart')];
-  // The first stage stays in its health check for about 2 s, so the pause lands at the boundary after it
-  // (a pause that arrives during the last stage finds no boundary left, and the task would complete).
-  api.h.engine.setFaults([{ tenantId: name, service: 'app', healthyAfterPolls: 4 }]);
+  // The first stage stays in its health check until the pause is accepted, so the pause lands at the
+  // boundary after it however slow the machine (a pause that arrives during the last stage finds no
+  // boundary left and the task would complete; one that arrives before the plan runs is refused).
+  api.h.engine.setFaults([{ tenantId: name, service: 'app', neverHealthy: true }]);
   const body = api.planBody([name], {
-    healthCheck: { intervalSeconds: 0.5, maxAttempts: 10, timeoutSeconds: 2 },
+    healthCheck: { intervalSeconds: 0.5, maxAttempts: 100, timeoutSeconds: 2 },
   });
   const { planId } = (await api.call('POST', '/v1/plans', { body })).body;
-  await api.call('POST', `/v1/plans/${planId}/pause`, { body: {} });
-  await waitFor(
-    async () => (await api.call('GET', `/v1/plans/${planId}/tasks`)).body.tasks[0].status === 'PAUSED',
-    'the task to pause',
-  );
+  const firstTask = async () => (await api.call('GET', `/v1/plans/${planId}/tasks`)).body.tasks[0];
+  await waitFor(async () => (await firstTask())?.currentStage === 'app', 'the first stage to start');
+  const pause = await api.call('POST', `/v1/plans/${planId}/pause`, { body: {} });
+  expect(pause.status).toBeLessThan(300);
+  await waitFor(async () => (await firstTask()).paused === true, 'the pause to be recorded');
+  api.h.engine.setFaults([{ tenantId: name, service: 'app', neverHealthy: false }]);
+  await waitFor(async () => (await firstTask()).status === 'PAUSED', 'the task to pause');
   const watch = background(process.execPath, [CLI, 'plan', 'watch', planId]);
   const follow = background(process.execPath, [CLI, 'events', planId, '--follow']);
   await waitFor(
