@@ -9,7 +9,7 @@ import { ECSClient } from '@aws-sdk/client-ecs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { RESOURCE_ENV, requireEnv } from './env.ts';
-import { observeTransition, tracer } from './observability.ts';
+import { observeTransition, traced } from './observability.ts';
 import { type DeploymentSettings, deploymentSettings } from './settings.ts';
 import { createStore, type Store } from './store/index.ts';
 
@@ -46,16 +46,16 @@ export function depsFromEnv(): Deps {
   const tableName = requireEnv(RESOURCE_ENV.tableName);
   return {
     store: createStore({
-      client: tracer.captureAWSv3Client(new DynamoDBClient({})),
+      client: traced(new DynamoDBClient({})),
       tableName,
       eventTtlDays: settings.eventTtlDays,
       onTransition: observeTransition,
     }),
     settings,
-    sfn: tracer.captureAWSv3Client(new SFNClient({})),
-    cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient({})),
-    ecs: tracer.captureAWSv3Client(new ECSClient({})),
-    events: tracer.captureAWSv3Client(new EventBridgeClient({})),
+    sfn: traced(new SFNClient({})),
+    cloudwatch: traced(new CloudWatchClient({})),
+    ecs: traced(new ECSClient({})),
+    events: traced(new EventBridgeClient({})),
     resources: {
       eventBusName: optional(RESOURCE_ENV.eventBusName),
       clusterArn: optional(RESOURCE_ENV.clusterArn),

@@ -459,7 +459,7 @@ describe('tenant configs and engines', () => {
 
     expect(retried.previous?.deployUnitVersion).toBe('1');
     expect((await store.getCurrentConfig('cfg', 'app'))!.version).toBe('2');
-    await store.putGoodConfig('cfg', 'app', v2, 'task-b');
+    await store.putGoodConfigs('cfg', ['app'], v2, 'task-b');
     expect((await store.getGoodConfig('cfg', 'app'))!.version).toBe('2');
   });
 

@@ -110,7 +110,7 @@ export async function rollbackStage(
   );
   if (!outcome.ok) return failStage(deps, task, { ...outcome.failureInfo, type: 'ROLLBACK' });
 
-  await deps.store.putGoodConfig(task.tenantId, stage, previous, rollbackOwner(task.taskId));
+  await deps.store.putGoodConfigs(task.tenantId, [stage], previous, rollbackOwner(task.taskId));
   await deps.store.transitionTask(task.taskId, 'stageRolledBack', {
     set: { rolledBackStages },
     currentStage: stage,

@@ -18,6 +18,9 @@ type StageOutcome =
   | { ok: true; health: HealthResult }
   | { ok: false; failureInfo: FailureInfo; health?: HealthResult };
 
+/** What a stage reads of its plan: settings fixed when the plan was created. */
+export type StagePlan = Pick<Plan, 'planId' | 'healthCheck' | 'broadcastPath' | 'provisionTimeoutSeconds'>;
+
 interface StageTargets {
   broadcast: HealthTarget[];
   health: HealthTarget[];
@@ -26,7 +29,7 @@ interface StageTargets {
 /** The DTO's endpoints for the stage plus the engines this task started for it. */
 function targetsFor(
   task: Task,
-  plan: Plan,
+  plan: StagePlan,
   stage: string,
   config: TenantDeployConfig,
   engines: readonly EngineRecord[],
@@ -52,7 +55,7 @@ function targetsFor(
 export async function switchAndConfirm(
   deps: Deps,
   task: Task,
-  plan: Plan,
+  plan: StagePlan,
   stage: string,
   config: TenantDeployConfig,
   engines: readonly EngineRecord[],
@@ -117,7 +120,12 @@ export async function switchAndConfirm(
 }
 
 /** config-update, broadcast and health-check of one stage, forward. */
-export async function applyStage(deps: Deps, task: Task, plan: Plan, stage: string): Promise<StageOutcome> {
+export async function applyStage(
+  deps: Deps,
+  task: Task,
+  plan: StagePlan,
+  stage: string,
+): Promise<StageOutcome> {
   await deps.store.switchCurrentConfig(task.tenantId, stage, task.config, task.taskId);
   // Only catalog services have engines; skip the registry read for the others.
   const engines = engineFor(stage)
@@ -144,7 +152,7 @@ export const hasEngineStages = (task: Pick<Task, 'stages'>) => task.stages.some(
  * this task started for the same service in an earlier attempt (its execution was lost, or it is
  * retried from the start) is stopped first: the stage runs again with the new one.
  */
-export async function engineLaunch(deps: Deps, task: Task, plan: Plan, spec: EngineSpec) {
+export async function engineLaunch(deps: Deps, task: Task, plan: StagePlan, spec: EngineSpec) {
   await stopEngines(
     deps,
     task,

@@ -21,7 +21,15 @@ import { remainingStages } from '../stages.ts';
 import type { StepInput } from '../steps.ts';
 import { endTask } from './end-task.ts';
 import { failureFromStateError, RecoveryBackoff, StageFailed, TenantLocked } from './errors.ts';
-import { applyStage, engineLaunch, isOwnHandOff, recordHandOff, stopProvisioningEngines } from './stage.ts';
+import {
+  applyStage,
+  engineLaunch,
+  hasEngineStages,
+  isOwnHandOff,
+  recordHandOff,
+  type StagePlan,
+  stopProvisioningEngines,
+} from './stage.ts';
 
 /** What the lock step decided: NEXT runs the task's stages, SKIP runs nothing. */
 export interface LockResult {
@@ -197,6 +205,29 @@ async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>):
   return started.item;
 }
 
+/**
+ * A stage's plan settings never change once the plan exists, so each process keeps the last plans'
+ * settings: the task's later stages (and its neighbours in the same plan) skip the plan read. The
+ * boundary checks (pause, cancel, lease) read the task, never these.
+ */
+const STAGE_PLANS_KEPT = 64;
+const stagePlans = new Map<string, StagePlan>();
+
+function rememberStagePlan(plan: StagePlan): StagePlan {
+  const { planId, healthCheck, broadcastPath, provisionTimeoutSeconds } = plan;
+  const settings = { planId, healthCheck, broadcastPath, provisionTimeoutSeconds };
+  stagePlans.delete(planId);
+  stagePlans.set(planId, settings);
+  if (stagePlans.size > STAGE_PLANS_KEPT) stagePlans.delete(stagePlans.keys().next().value as string);
+  return settings;
+}
+
+async function stagePlan(deps: Deps, planId: string): Promise<StagePlan> {
+  const kept = stagePlans.get(planId);
+  if (kept) return kept;
+  return rememberStagePlan(await deps.store.requirePlan(planId));
+}
+
 export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'SKIP';
 
 export interface StageReply {
@@ -276,7 +307,7 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
   }
 
   appendLogKeys({ tenantId: task.tenantId, stage });
-  plan ??= await deps.store.requirePlan(task.planId);
+  const settings = plan ? rememberStagePlan(plan) : await stagePlan(deps, task.planId);
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (
       await deps.store.transitionTask(
@@ -298,12 +329,12 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
   const engineSpec = engineFor(stage);
   if (engineSpec) {
     if (!engine || !(await isOwnHandOff(deps, task, stage, engine))) {
-      return reply('PROVISION', await engineLaunch(deps, task, plan, engineSpec));
+      return reply('PROVISION', await engineLaunch(deps, task, settings, engineSpec));
     }
     await recordHandOff(deps, task, engine);
   }
 
-  const outcome = await applyStage(deps, task, plan, stage);
+  const outcome = await applyStage(deps, task, settings, stage);
   if (!outcome.ok) {
     const failureInfo: FailureInfo = outcome.failureInfo;
     await deps.store.transitionTask(
@@ -351,9 +382,9 @@ export async function completeTask(
 ): Promise<{ status: string }> {
   const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   if (task.status === 'COMPLETED') return { status: task.status };
-  for (const stage of task.stages)
-    await deps.store.putGoodConfig(task.tenantId, stage, task.config, task.taskId);
-  await scheduleDrainOfReplacedEngines(deps, task);
+  await deps.store.putGoodConfigs(task.tenantId, task.stages, task.config, task.taskId);
+  // Only a task that started engines replaces any.
+  if (hasEngineStages(task)) await scheduleDrainOfReplacedEngines(deps, task);
   await endTask(
     deps,
     task.taskId,

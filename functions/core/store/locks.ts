@@ -51,7 +51,7 @@ export function releaseInTransaction(
   tableName: string,
   tenantId: string,
   taskId: string,
-  lock: TenantLock | undefined,
+  lock: Pick<TenantLock, 'ownerTaskId' | 'fencingToken'> | undefined,
 ): TransactItems[number] {
   if (lock?.ownerTaskId === taskId) {
     return {

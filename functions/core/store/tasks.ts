@@ -227,6 +227,7 @@ export function taskStore(ctx: StoreContext) {
     ): Promise<TransitionResult<Task>> {
       let snapshot = known;
       let before: Task | undefined;
+      let guessLock = true;
       const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
         const task = snapshot ?? (await requireTask(taskId));
         snapshot = undefined;
@@ -250,7 +251,13 @@ export function taskStore(ctx: StoreContext) {
         const counted = counterUpdate(ctx.tableName, task, updated);
         if (counted) writes.push(counted);
         if (isTerminalTask(decision.to) && !isTerminalTask(task.status)) {
-          const lock = await readLock(ctx, task.tenantId);
+          // The task's fencing token names the lock it took: the first attempt releases that one
+          // unread; when the guess fails (the lease went to another task, or is gone), the retry reads.
+          const lock =
+            guessLock && task.fencingToken !== undefined
+              ? { ownerTaskId: taskId, fencingToken: task.fencingToken }
+              : await readLock(ctx, task.tenantId);
+          guessLock = false;
           writes.push(releaseInTransaction(ctx.tableName, task.tenantId, taskId, lock));
         }
 

@@ -1,5 +1,5 @@
 /** Per-tenant items: current / known-good config per service, and the engine registry. */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
 import {
   currentConfigSk,
@@ -16,6 +16,9 @@ import type { TenantDeployConfig } from '../schemas.ts';
 import { GSI1 } from '../table.ts';
 import { inPartition, isConditionFailure, queryAll, type StoreContext, stripKeys } from './context.ts';
 import { updateExisting } from './update.ts';
+
+/** https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html: up to 25 put or delete requests. */
+const BATCH_WRITE_MAX = 25;
 
 export function tenantStore(ctx: StoreContext) {
   async function readConfig(tenantId: string, sk: string): Promise<TenantServiceConfig | undefined> {
@@ -64,21 +67,33 @@ export function tenantStore(ctx: StoreContext) {
       return record;
     },
 
-    async putGoodConfig(tenantId: string, service: string, config: TenantDeployConfig, taskId: string) {
-      const record: TenantServiceConfig = {
-        tenantId,
-        service,
-        version: String(config.deployUnitVersion),
-        config,
-        taskId,
-        updatedAt: ctx.now().toISOString(),
-      };
-      await ctx.doc.send(
-        new PutCommand({
-          TableName: ctx.tableName,
-          Item: { ...itemKey(tenantPk(tenantId), goodConfigSk(service)), kind: 'CONFIG', ...record },
-        }),
-      );
+    /** Records `config` as the tenant's known-good config for each of `services`, in batches of 25 puts. */
+    async putGoodConfigs(
+      tenantId: string,
+      services: readonly string[],
+      config: TenantDeployConfig,
+      taskId: string,
+    ) {
+      const updatedAt = ctx.now().toISOString();
+      const version = String(config.deployUnitVersion);
+      const puts = services.map((service) => {
+        const record: TenantServiceConfig = { tenantId, service, version, config, taskId, updatedAt };
+        return {
+          PutRequest: {
+            Item: { ...itemKey(tenantPk(tenantId), goodConfigSk(service)), kind: 'CONFIG', ...record },
+          },
+        };
+      });
+      // BatchWriteItem takes 25 requests; the ones it could not write come back as UnprocessedItems.
+      for (let i = 0; i < puts.length; i += BATCH_WRITE_MAX) {
+        let requests = puts.slice(i, i + BATCH_WRITE_MAX);
+        while (requests.length) {
+          const result = await ctx.doc.send(
+            new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } }),
+          );
+          requests = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof requests;
+        }
+      }
     },
 
     async putEngine(engine: EngineRecord): Promise<void> {
