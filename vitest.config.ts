@@ -17,6 +17,10 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+          // expect.poll waits for a condition; its 1 s default deadline made "the page shows X" a timing
+          // assertion that failed on a loaded 2-core machine (a console page's first render or its
+          // refresh after a live event took longer). The deadline only bounds a failure.
+          expect: { poll: { timeout: 15_000 } },
         },
       },
       {
