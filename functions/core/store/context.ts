@@ -1,6 +1,7 @@
 /** What every store module shares: the document client, the table, the clock, and optimistic-retry plumbing. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -152,6 +153,24 @@ export async function* queryPages(
 }
 
 /** Every item a query matches, across pages. */
+/** https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html: up to 25 requests. */
+const BATCH_WRITE_MAX = 25;
+
+type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/** Writes every request in BatchWriteItem calls of 25, sending again what comes back as UnprocessedItems. */
+export async function batchWrite(ctx: StoreContext, requests: readonly WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
+    let batch = requests.slice(i, i + BATCH_WRITE_MAX);
+    while (batch.length) {
+      const result = await ctx.doc.send(new BatchWriteCommand({ RequestItems: { [ctx.tableName]: batch } }));
+      batch = (result.UnprocessedItems?.[ctx.tableName] ?? []) as WriteRequest[];
+    }
+  }
+}
+
 export async function queryAll(
   ctx: StoreContext,
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,

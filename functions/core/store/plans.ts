@@ -1,7 +1,6 @@
 /** Plan items: atomic-enough creation with idempotency, listing, transitions, deletion. */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -38,6 +37,7 @@ import { GSI1, PARTITION_KEY, SORT_KEY } from '../table.ts';
 import { decidePlan, type PlanOperation } from '../transitions.ts';
 import type { PlanStrategy, WaveState } from '../waves.ts';
 import {
+  batchWrite,
   decodeCursor,
   encodeCursor,
   inPartition,
@@ -181,15 +181,10 @@ export function planStore(ctx: StoreContext) {
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
     })) {
       const keys = (page.Items ?? []).filter((k) => !(keepPlanItem && k[SORT_KEY] === PLAN_SK));
-      for (let i = 0; i < keys.length; i += 25) {
-        let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-        while (requests.length) {
-          const result = await ctx.doc.send(
-            new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } }),
-          );
-          requests = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof requests;
-        }
-      }
+      await batchWrite(
+        ctx,
+        keys.map((Key) => ({ DeleteRequest: { Key } })),
+      );
       deleted += keys.length;
     }
     return deleted;

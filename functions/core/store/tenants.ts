@@ -1,5 +1,5 @@
 /** Per-tenant items: current / known-good config per service, and the engine registry. */
-import { BatchWriteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFound } from '../errors.ts';
 import {
   currentConfigSk,
@@ -14,11 +14,15 @@ import {
 import type { EngineRecord, EngineState, TenantServiceConfig } from '../model.ts';
 import type { TenantDeployConfig } from '../schemas.ts';
 import { GSI1 } from '../table.ts';
-import { inPartition, isConditionFailure, queryAll, type StoreContext, stripKeys } from './context.ts';
+import {
+  batchWrite,
+  inPartition,
+  isConditionFailure,
+  queryAll,
+  type StoreContext,
+  stripKeys,
+} from './context.ts';
 import { updateExisting } from './update.ts';
-
-/** https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html: up to 25 put or delete requests. */
-const BATCH_WRITE_MAX = 25;
 
 export function tenantStore(ctx: StoreContext) {
   async function readConfig(tenantId: string, sk: string): Promise<TenantServiceConfig | undefined> {
@@ -84,16 +88,7 @@ export function tenantStore(ctx: StoreContext) {
           },
         };
       });
-      // BatchWriteItem takes 25 requests; the ones it could not write come back as UnprocessedItems.
-      for (let i = 0; i < puts.length; i += BATCH_WRITE_MAX) {
-        let requests = puts.slice(i, i + BATCH_WRITE_MAX);
-        while (requests.length) {
-          const result = await ctx.doc.send(
-            new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } }),
-          );
-          requests = (result.UnprocessedItems?.[ctx.tableName] ?? []) as typeof requests;
-        }
-      }
+      await batchWrite(ctx, puts);
     },
 
     async putEngine(engine: EngineRecord): Promise<void> {
