@@ -452,9 +452,12 @@ describe('tenant configs and engines', () => {
   it('keeps the replaced config as the rollback snapshot, and keeps it when the same task switches again', async () => {
     const v1 = { tenantId: 'cfg', deployUnitVersion: '1', networkEndpoints: [] };
     const v2 = { tenantId: 'cfg', deployUnitVersion: '2', networkEndpoints: [] };
-    await store.switchCurrentConfig('cfg', 'app', v1, 'task-a');
+    const first = await store.switchCurrentConfig('cfg', 'app', v1, 'task-a');
+    expect(first.previous).toBeUndefined();
+    expect(await store.getCurrentConfig('cfg', 'app')).not.toHaveProperty('previous');
 
-    await store.switchCurrentConfig('cfg', 'app', v2, 'task-b');
+    const switched = await store.switchCurrentConfig('cfg', 'app', v2, 'task-b');
+    expect(switched).toMatchObject({ version: '2', taskId: 'task-b', previous: v1 });
     const retried = await store.switchCurrentConfig('cfg', 'app', v2, 'task-b');
 
     expect(retried.previous?.deployUnitVersion).toBe('1');

@@ -22,7 +22,13 @@ import {
   type StoreContext,
   stripKeys,
 } from './context.ts';
-import { updateExisting } from './update.ts';
+import { updateExisting, updateParts } from './update.ts';
+
+/** A config item as a record; a snapshot stored as null (nothing was current before) reads as none. */
+function configRecord(item: Record<string, unknown>): TenantServiceConfig {
+  const { previous, ...record } = stripKeys<TenantServiceConfig>(item);
+  return previous ? { ...record, previous } : record;
+}
 
 export function tenantStore(ctx: StoreContext) {
   async function readConfig(tenantId: string, sk: string): Promise<TenantServiceConfig | undefined> {
@@ -33,7 +39,7 @@ export function tenantStore(ctx: StoreContext) {
         ConsistentRead: true,
       }),
     );
-    return result.Item ? stripKeys<TenantServiceConfig>(result.Item) : undefined;
+    return result.Item ? configRecord(result.Item) : undefined;
   }
 
   return {
@@ -51,24 +57,47 @@ export function tenantStore(ctx: StoreContext) {
       config: TenantDeployConfig,
       taskId: string,
     ): Promise<TenantServiceConfig> {
-      const existing = await readConfig(tenantId, currentConfigSk(service));
-      const previous = existing?.taskId === taskId ? existing.previous : existing?.config;
-      const record: TenantServiceConfig = {
+      const key = itemKey(tenantPk(tenantId), currentConfigSk(service));
+      const fields = {
+        kind: 'CONFIG',
         tenantId,
         service,
         version: String(config.deployUnitVersion),
         config,
-        previous,
         taskId,
-        updatedAt: ctx.now().toISOString(),
       };
-      await ctx.doc.send(
-        new PutCommand({
-          TableName: ctx.tableName,
-          Item: { ...itemKey(tenantPk(tenantId), currentConfigSk(service)), kind: 'CONFIG', ...record },
-        }),
-      );
-      return record;
+      const update = (snapshot: boolean) => {
+        const parts = updateParts({ ...fields, updatedAt: ctx.now().toISOString() });
+        if (!snapshot) return parts;
+        // Operands read the item as it was: the config being replaced (null for the tenant's first) becomes the snapshot.
+        return {
+          UpdateExpression: `${parts.UpdateExpression}, #previous = if_not_exists(#config, :none)`,
+          ExpressionAttributeNames: { ...parts.ExpressionAttributeNames, '#previous': 'previous' },
+          ExpressionAttributeValues: { ...parts.ExpressionAttributeValues, ':none': null },
+          ConditionExpression: 'attribute_not_exists(#taskId) OR #taskId <> :set_taskId',
+        };
+      };
+      const send = async (snapshot: boolean) =>
+        (
+          await ctx.doc.send(
+            new UpdateCommand({
+              TableName: ctx.tableName,
+              Key: key,
+              ...update(snapshot),
+              ReturnValues: 'ALL_NEW',
+            }),
+          )
+        ).Attributes as Record<string, unknown>;
+      let item: Record<string, unknown>;
+      try {
+        // One write, no read: a switch by a task that did not switch this service before.
+        item = await send(true);
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // The same task switching again (a retried stage) keeps its original snapshot.
+        item = await send(false);
+      }
+      return configRecord(item);
     },
 
     /** Records `config` as the tenant's known-good config for each of `services`, in batches of 25 puts. */
