@@ -59,7 +59,7 @@ describe('the web console', () => {
       .filter((e: { type: string }) => e.type.endsWith('StateEntered'))
       .map((e: { stateEnteredEventDetails: { name: string } }) => e.stateEnteredEventDetails.name);
     expect(entered[0]).toBe(taskMachine.StartAt);
-    expect(entered).toContain('Complete task');
+    expect(entered).toContain('Task completed');
     expect(reply.body.nextToken).toBeUndefined();
 
     const badToken = await api.call('GET', `/v1/tasks/${done.taskIds[0]}/execution?nextToken=nope`);
@@ -162,7 +162,7 @@ describe('the web console', () => {
     for (const name of TASK_STATES.filter((n) => n.length <= 24)) {
       expect(await graph.locator('text.name', { hasText: name }).count()).toBeGreaterThan(0);
     }
-    expect(await graph.locator('g.state[data-state="Complete task"]').getAttribute('data-mark')).toBe(
+    expect(await graph.locator('g.state[data-state="Task completed"]').getAttribute('data-mark')).toBe(
       'visited',
     );
     expect(await graph.locator('g.state[data-state="Task failed"]').getAttribute('data-mark')).toBe(

@@ -8,7 +8,7 @@ import { servingServices } from '../decisions.ts';
 import type { Deps } from '../deps.ts';
 import type { Task } from '../model.ts';
 import { logger } from '../observability.ts';
-import type { TaskTransition } from '../store/index.ts';
+import type { TaskStep, TaskTransition } from '../store/index.ts';
 import type { EndingOperation } from '../transitions.ts';
 import { finalizePlanIfDone } from './plan-flow.ts';
 import { hasEngineStages, stopEngines } from './stage.ts';
@@ -20,12 +20,16 @@ export async function endTask(
   change: TaskTransition = {},
   /** The task as the caller just read it (see transitionTask). */
   known?: Task,
+  /** Transitions made in the same transaction, before the end (see transitionTaskSteps). */
+  first: readonly TaskStep[] = [],
 ): Promise<Task> {
   const ended = (
-    await deps.store.transitionTask(
+    await deps.store.transitionTaskSteps(
       taskId,
-      operation,
-      { ...change, set: { endedAt: deps.now().toISOString(), ...change.set } },
+      [
+        ...first,
+        { operation, change: { ...change, set: { endedAt: deps.now().toISOString(), ...change.set } } },
+      ],
       known,
     )
   ).item;

@@ -19,6 +19,7 @@ import { type FailureInfo, isTerminalTask, type Plan, type Task } from '../model
 import { appendLogKeys } from '../observability.ts';
 import { remainingStages } from '../stages.ts';
 import type { StepInput } from '../steps.ts';
+import type { TaskStep } from '../store/index.ts';
 import { endTask } from './end-task.ts';
 import { failureFromStateError, RecoveryBackoff, StageFailed, TenantLocked } from './errors.ts';
 import {
@@ -138,9 +139,10 @@ async function lockStep(deps: Deps, input: StepInput<'takeLock'>): Promise<LockO
           `task ${taskId} lost its execution and was recovered ${task.recoveryCount} time(s); next recovery in ${Math.ceil(step.waitMs / 1000)} s`,
         );
       case 'read-plan': {
-        const plan = await deps.store.withCounts(await deps.store.requirePlan(task.planId));
+        const plan = await deps.store.requirePlan(task.planId);
         facts.plan = plan;
-        facts.failedTasks = plan.failedTasks;
+        // The counts only matter to a failure threshold.
+        if (plan.failureThreshold) facts.failedTasks = (await deps.store.withCounts(plan)).failedTasks;
         continue;
       }
       case 'cancel':
@@ -153,31 +155,38 @@ async function lockStep(deps: Deps, input: StepInput<'takeLock'>): Promise<LockO
         );
         return result('SKIP');
       case 'take':
-        if (step.validate) {
-          task = (
-            await deps.store.transitionTask(
-              taskId,
-              'validate',
-              { set: { executionArn: input.executionArn } },
-              task,
-            )
-          ).item;
-        }
-        task = await lockTenant(deps, task, input);
+        task = await lockTenant(
+          deps,
+          task,
+          input,
+          // A CREATED task is validated in the same transaction as it starts, or waits.
+          step.validate
+            ? [{ operation: 'validate', change: { set: { executionArn: input.executionArn } } }]
+            : [],
+        );
         return result('NEXT', true);
     }
   }
 }
 
-/** Takes the tenant (or throws TenantLocked); returns the task as it is then. */
-async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>): Promise<Task> {
+/** Takes the tenant (or throws TenantLocked); returns the task as it is then. `first` are transitions made with its start or wait. */
+async function lockTenant(
+  deps: Deps,
+  task: Task,
+  input: StepInput<'takeLock'>,
+  first: readonly TaskStep[] = [],
+): Promise<Task> {
   const lock = await deps.store.acquireLock(task.tenantId, task, leaseMs(deps));
   if (!lock.acquired) {
     if (
       input.purpose !== 'ROLLBACK' &&
       (task.status !== 'PENDING' || task.executionArn !== input.executionArn)
     ) {
-      await deps.store.transitionTask(task.taskId, 'wait', { set: { executionArn: input.executionArn } });
+      await deps.store.transitionTaskSteps(
+        task.taskId,
+        [...first, { operation: 'wait', change: { set: { executionArn: input.executionArn } } }],
+        task,
+      );
     }
     throw new TenantLocked(
       `tenant ${task.tenantId} is locked by task ${lock.holder?.ownerTaskId ?? '?'} of plan ${lock.holder?.ownerPlanId ?? '?'}`,
@@ -189,20 +198,43 @@ async function lockTenant(deps: Deps, task: Task, input: StepInput<'takeLock'>):
     return { ...task, ...set };
   }
   const now = deps.now().toISOString();
-  const started = await deps.store.transitionTask(
+  const start = {
+    executionArn: input.executionArn,
+    fencingToken: lock.lock.fencingToken,
+    lastHeartbeatAt: now,
+    ...(task.startedAt ? {} : { startedAt: now }),
+  };
+  // The first stage boundary, decided on the task as the start leaves it (the lease was just taken):
+  // when it runs a stage, that stage starts in the same transaction.
+  const boundary = decideBoundary({
+    task: { ...task, ...start, status: 'RUNNING' },
+    executionArn: input.executionArn,
+    leaseRenewed: true,
+  });
+  const started = await deps.store.transitionTaskSteps(
     task.taskId,
-    'start',
-    {
-      set: {
-        executionArn: input.executionArn,
-        fencingToken: lock.lock.fencingToken,
-        lastHeartbeatAt: now,
-        ...(task.startedAt ? {} : { startedAt: now }),
-      },
-    },
+    [
+      ...first,
+      { operation: 'start', change: { set: start } },
+      ...(boundary.do === 'run' &&
+      (task.currentStage !== boundary.stage || task.stageStartedBy !== input.executionArn)
+        ? [stageStarted(deps, boundary.stage, input.executionArn)]
+        : []),
+    ],
     task,
   );
   return started.item;
+}
+
+/** The checkpoint a stage starts with: which stage, by which execution, since when. */
+function stageStarted(deps: Deps, stage: string, executionArn: string): TaskStep {
+  return {
+    operation: 'stageStarted',
+    change: {
+      set: { currentStage: stage, stageStartedBy: executionArn, stageStartedAt: deps.now().toISOString() },
+      currentStage: stage,
+    },
+  };
 }
 
 /**
@@ -228,7 +260,7 @@ async function stagePlan(deps: Deps, planId: string): Promise<StagePlan> {
   return rememberStagePlan(await deps.store.requirePlan(planId));
 }
 
-export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'SKIP';
+export type StageAction = 'NEXT' | 'PROVISION' | 'PAUSE' | 'CANCELLED' | 'DONE' | 'COMPLETED' | 'SKIP';
 
 export interface StageReply {
   action: StageAction;
@@ -310,19 +342,7 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
   const settings = plan ? rememberStagePlan(plan) : await stagePlan(deps, task.planId);
   if (task.currentStage !== stage || task.stageStartedBy !== input.executionArn) {
     task = (
-      await deps.store.transitionTask(
-        task.taskId,
-        'stageStarted',
-        {
-          set: {
-            currentStage: stage,
-            stageStartedBy: input.executionArn,
-            stageStartedAt: deps.now().toISOString(),
-          },
-          currentStage: stage,
-        },
-        task,
-      )
+      await deps.store.transitionTaskSteps(task.taskId, [stageStarted(deps, stage, input.executionArn)], task)
     ).item;
   }
 
@@ -353,17 +373,21 @@ export async function runStage(deps: Deps, input: StepInput<'runStage'>): Promis
     throw new StageFailed(failureInfo);
   }
   const completedStages = [...task.completedStages, stage];
-  await deps.store.transitionTask(
-    task.taskId,
-    'stageSucceeded',
-    {
+  const succeeded: TaskStep = {
+    operation: 'stageSucceeded',
+    change: {
       set: { completedStages },
       currentStage: stage,
       detail: { rounds: outcome.health.rounds, answers: outcome.health.answers },
     },
-    task,
-  );
-  return reply(remainingStages(task.stages, completedStages).length ? 'NEXT' : 'DONE');
+  };
+  if (remainingStages(task.stages, completedStages).length) {
+    await deps.store.transitionTaskSteps(task.taskId, [succeeded], task);
+    return reply('NEXT');
+  }
+  // The last stage: the task completes in the same transaction, without a state of its own.
+  await finishTask(deps, task, [succeeded]);
+  return reply('COMPLETED');
 }
 
 /**
@@ -382,6 +406,15 @@ export async function completeTask(
 ): Promise<{ status: string }> {
   const task = await deps.store.requireTask(taskIdFor(input.planId, input.index));
   if (task.status === 'COMPLETED') return { status: task.status };
+  await finishTask(deps, task);
+  return { status: 'COMPLETED' };
+}
+
+/**
+ * Records the known-good configs, schedules the replaced engines' drain and ends the task COMPLETED
+ * with its lock released; `first` are transitions made in the same transaction (the last stage's success).
+ */
+async function finishTask(deps: Deps, task: Task, first: readonly TaskStep[] = []) {
   await deps.store.putGoodConfigs(task.tenantId, task.stages, task.config, task.taskId);
   // Only a task that started engines replaces any.
   if (hasEngineStages(task)) await scheduleDrainOfReplacedEngines(deps, task);
@@ -392,8 +425,8 @@ export async function completeTask(
     // A pause or cancel requested during the last stage found no boundary left to act on.
     { set: { paused: false, cancelled: false }, remove: ['failureInfo'] },
     task,
+    first,
   );
-  return { status: 'COMPLETED' };
 }
 
 /** Engines of the tenant's services that this task's engines replace start draining after the grace period. */

@@ -23,4 +23,4 @@ export type Store = ReturnType<typeof createStore>;
 export { InvalidCursor } from './context.ts';
 export type { AcquireResult, LockOwner } from './locks.ts';
 export type { PlanTransition } from './plans.ts';
-export type { TaskFields, TaskTransition } from './tasks.ts';
+export type { TaskFields, TaskStep, TaskTransition } from './tasks.ts';

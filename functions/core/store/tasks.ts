@@ -50,6 +50,12 @@ export interface TaskTransition extends EventDetails {
   ifSeq?: number;
 }
 
+/** One transition of `transitionTaskSteps`. */
+export interface TaskStep {
+  operation: TaskOperation;
+  change?: TaskTransition;
+}
+
 export interface TransitionResult<T> {
   item: T;
   event?: RolloutEvent;
@@ -112,6 +118,93 @@ export function taskStore(ctx: StoreContext) {
     const task = await getTask(taskId);
     if (!task) throw new NotFound('task', taskId);
     return task;
+  }
+
+  async function transitionSteps(
+    taskId: string,
+    steps: readonly TaskStep[],
+    known?: Task,
+  ): Promise<{ item: Task; events: RolloutEvent[] }> {
+    let snapshot = known;
+    let guessLock = true;
+    let observed: { event: RolloutEvent; before: Task; after: Task }[] = [];
+    const ifSeq = steps[0]?.change?.ifSeq;
+    const names = steps.map((step) => step.operation).join('+');
+    const result = await withOptimisticRetry(async () => {
+      const task = snapshot ?? (await requireTask(taskId));
+      snapshot = undefined;
+      observed = [];
+      if (ifSeq !== undefined && task.seq !== ifSeq) return { item: task, events: [] };
+      const now = ctx.now().toISOString();
+      let updated = task;
+      const set: TaskFields = {};
+      const removed = new Set<keyof TaskFields>();
+      const puts: TransactItems = [];
+      for (const { operation, change = {} } of steps) {
+        const decision = decideTask(taskId, operation, updated);
+        const nextSeq = decision.event ? updated.seq + 1 : updated.seq;
+        const next: Task = { ...updated, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
+        for (const field of Object.keys(change.set ?? {})) removed.delete(field as keyof TaskFields);
+        Object.assign(set, change.set);
+        for (const field of change.remove ?? []) {
+          delete next[field];
+          delete set[field];
+          removed.add(field);
+        }
+        if (decision.event) {
+          const built = buildEvent(
+            ctx,
+            decision.event,
+            {
+              planId: task.planId,
+              taskId,
+              tenantId: task.tenantId,
+              sequenceType: 'TASK',
+              sequenceId: nextSeq,
+              status: decision.to,
+              completedStages: next.completedStages.length,
+              totalStages: next.stages.length,
+            },
+            {
+              currentStage: change.currentStage ?? next.currentStage,
+              failureInfo: change.failureInfo,
+              detail: change.detail,
+            },
+          );
+          observed.push({ event: built.event, before: updated, after: next });
+          puts.push({ Put: { TableName: ctx.tableName, Item: built.item } });
+        }
+        updated = next;
+      }
+
+      const writes: TransactItems = [
+        guardedStatusUpdate(
+          ctx.tableName,
+          taskKey(task.planId, taskId),
+          { ...set, status: updated.status, seq: updated.seq, updatedAt: now },
+          [...removed],
+          task,
+        ),
+      ];
+      const counted = counterUpdate(ctx.tableName, task, updated);
+      if (counted) writes.push(counted);
+      if (isTerminalTask(updated.status) && !isTerminalTask(task.status)) {
+        // The task's fencing token names the lock it took: the first attempt releases that one
+        // unread; when the guess fails (the lease went to another task, or is gone), the retry reads.
+        const lock =
+          guessLock && task.fencingToken !== undefined
+            ? { ownerTaskId: taskId, fencingToken: task.fencingToken }
+            : await readLock(ctx, task.tenantId);
+        guessLock = false;
+        writes.push(releaseInTransaction(ctx.tableName, task.tenantId, taskId, lock));
+      }
+      writes.push(...puts);
+
+      await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
+      return { item: updated, events: observed.map((o) => o.event) };
+    }, `transition ${names} of task ${taskId}`);
+    for (const { event, before, after } of observed) ctx.onTransition?.(event, before, after);
+    return result;
   }
 
   return {
@@ -225,74 +318,18 @@ export function taskStore(ctx: StoreContext) {
       /** The task as the caller just read it; saves a read when nothing changed it since. */
       known?: Task,
     ): Promise<TransitionResult<Task>> {
-      let snapshot = known;
-      let before: Task | undefined;
-      let guessLock = true;
-      const result = await withOptimisticRetry(async (): Promise<TransitionResult<Task>> => {
-        const task = snapshot ?? (await requireTask(taskId));
-        snapshot = undefined;
-        before = task;
-        if (change.ifSeq !== undefined && task.seq !== change.ifSeq) return { item: task };
-        const decision = decideTask(taskId, operation, task);
-        const now = ctx.now().toISOString();
-        const nextSeq = decision.event ? task.seq + 1 : task.seq;
-        const updated: Task = { ...task, ...change.set, status: decision.to, seq: nextSeq, updatedAt: now };
-        for (const field of change.remove ?? []) delete updated[field];
-
-        const writes: TransactItems = [
-          guardedStatusUpdate(
-            ctx.tableName,
-            taskKey(task.planId, taskId),
-            { ...change.set, status: decision.to, seq: nextSeq, updatedAt: now },
-            change.remove ?? [],
-            task,
-          ),
-        ];
-        const counted = counterUpdate(ctx.tableName, task, updated);
-        if (counted) writes.push(counted);
-        if (isTerminalTask(decision.to) && !isTerminalTask(task.status)) {
-          // The task's fencing token names the lock it took: the first attempt releases that one
-          // unread; when the guess fails (the lease went to another task, or is gone), the retry reads.
-          const lock =
-            guessLock && task.fencingToken !== undefined
-              ? { ownerTaskId: taskId, fencingToken: task.fencingToken }
-              : await readLock(ctx, task.tenantId);
-          guessLock = false;
-          writes.push(releaseInTransaction(ctx.tableName, task.tenantId, taskId, lock));
-        }
-
-        let event: RolloutEvent | undefined;
-        if (decision.event) {
-          const built = buildEvent(
-            ctx,
-            decision.event,
-            {
-              planId: task.planId,
-              taskId,
-              tenantId: task.tenantId,
-              sequenceType: 'TASK',
-              sequenceId: nextSeq,
-              status: decision.to,
-              completedStages: updated.completedStages.length,
-              totalStages: updated.stages.length,
-            },
-            {
-              currentStage: change.currentStage ?? updated.currentStage,
-              failureInfo: change.failureInfo,
-              detail: change.detail,
-            },
-          );
-          event = built.event;
-          writes.push({ Put: { TableName: ctx.tableName, Item: built.item } });
-        }
-
-        await ctx.doc.send(new TransactWriteCommand({ TransactItems: writes }));
-        return { item: updated, event };
-      }, `transition ${operation} of task ${taskId}`);
-      if (result.event && before) ctx.onTransition?.(result.event, before, result.item);
-      return result;
+      const { item, events } = await transitionSteps(taskId, [{ operation, change }], known);
+      return { item, ...(events[0] ? { event: events[0] } : {}) };
     },
 
+    /**
+     * Several transitions that follow each other at once (validate and start; a last stage's
+     * success and the task's completion), as one transaction: each step is decided on the task
+     * the one before it left, and each emits its own event with its own sequence number, as if
+     * they had been made one after another. The first step's `ifSeq` applies to all.
+     */
+    transitionTaskSteps: (taskId: string, steps: readonly TaskStep[], known?: Task) =>
+      transitionSteps(taskId, steps, known),
     /** Stores the pause token while the task is still PAUSED with its pause flag set; false when resume came first. */
     async parkPauseToken(taskId: string, token: string): Promise<boolean> {
       const planId = planIdOfTask(taskId);

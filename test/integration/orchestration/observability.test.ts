@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, type HistoryEvent, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../../functions/core/model.ts';
 import { eventually } from '../support.ts';
@@ -123,7 +123,8 @@ describe('stages in the Step Functions history', () => {
 
     expect(task.status).toBe('COMPLETED');
     expect(runStageOutputs.map((o) => o.step?.stage)).toEqual(['app', 'db', 'cache']);
-    // The first stage takes the tenant lock: every state entered is billed, and none is spent on the lock alone.
+    // The first stage takes the tenant lock and the last completes the task: every state entered is billed,
+    // and none is spent on the lock or the completion alone.
     expect(statesEntered(events)).toEqual([
       'Run stage',
       'What next?',
@@ -131,8 +132,34 @@ describe('stages in the Step Functions history', () => {
       'What next?',
       'Run stage',
       'What next?',
+      'Task completed',
+    ]);
+  });
+
+  it("completes in 'Complete task' a task whose execution was lost after its last stage was recorded", async () => {
+    // The stage stays unhealthy, so the first execution is still in it when it is stopped.
+    h.engine.setFaults({ tenantId: 'obs-done', neverHealthy: true });
+    const { plan } = await submit(h, {
+      configs: [tenantConfig(h.engine, 'obs-done', '2', ['app'])],
+      healthCheck: { intervalSeconds: 0.5, maxAttempts: 100, timeoutSeconds: 2 },
+    });
+    const taskId = plan.taskIds[0]!;
+    const running = await waitForTask(h, taskId, (t) => t.status === 'RUNNING' && t.currentStage === 'app');
+    // What an execution lost between recording its last stage and completing the task leaves behind.
+    await h.deps.store.patchTask(taskId, { completedStages: ['app'] });
+    await h.deps.sfn.send(new StopExecutionCommand({ executionArn: running.executionArn }));
+
+    const done = await waitForTask(h, taskId, (t) => t.status === 'COMPLETED');
+    h.engine.clearFaults({ tenantId: 'obs-done' });
+
+    expect(done.recoveryCount).toBe(1);
+    expect(statesEntered(await executionHistory(done.executionArn))).toEqual([
+      'Run stage',
+      'What next?',
       'Complete task',
     ]);
+    expect(await h.deps.store.getGoodConfig('obs-done', 'app')).toMatchObject({ version: '2', taskId });
+    expect(await h.deps.store.getLock('obs-done')).toBeUndefined();
   });
 
   it("shows a wait for the tenant lock as TenantLocked retries of the first 'Run stage', naming the holder", async () => {
@@ -157,6 +184,6 @@ describe('stages in the Step Functions history', () => {
     expect(events[firstExit]?.stateExitedEventDetails?.name).toBe('Run stage');
     expect(locked.length).toBeGreaterThan(0);
     expect(locked[0]?.taskFailedEventDetails?.cause).toContain(holder.plan.taskIds[0]!);
-    expect(statesEntered(events)).toEqual(['Run stage', 'What next?', 'Complete task']);
+    expect(statesEntered(events)).toEqual(['Run stage', 'What next?', 'Task completed']);
   });
 });
