@@ -35,6 +35,9 @@ async function runJob(job: Job): Promise<unknown> {
       const locks = await measureLocks(system, job.locks);
       return { dynamo, runtimeStartMs, overhead, floor, cost, locks };
     }
+    // The same warm-up as the orchestration job: handler modules load and connections open outside
+    // the measured plan (in a fresh process they would load inside the first invocations of it).
+    await runPlan(system, planBody(system, { tenants: 3, stages: 2, maxConcurrency: 3 }), 60_000);
     const rssBefore = process.memoryUsage().rss / 2 ** 20;
     const sampler = sampleRss(dynamo.pid);
     const body = planBody(system, {
