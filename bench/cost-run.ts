@@ -218,7 +218,9 @@ export async function outboxDrained(system: System, planId: string) {
       .filter((e) => e.source === EVENT_SOURCE && e.detailType !== 'TenantConfigChanged').length;
     if (published >= stored) return;
     if (Date.now() > deadline) {
-      process.stderr.write(`[bench] outbox of ${planId} not drained: ${published} of ${stored} events published\n`);
+      process.stderr.write(
+        `[bench] outbox of ${planId} not drained: ${published} of ${stored} events published\n`,
+      );
       return;
     }
     // Each round reads every event of the plan: not so often that it slows the publisher down.
