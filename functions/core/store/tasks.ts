@@ -328,8 +328,7 @@ export function taskStore(ctx: StoreContext) {
      * the one before it left, and each emits its own event with its own sequence number, as if
      * they had been made one after another. The first step's `ifSeq` applies to all.
      */
-    transitionTaskSteps: (taskId: string, steps: readonly TaskStep[], known?: Task) =>
-      transitionSteps(taskId, steps, known),
+    transitionTaskSteps: transitionSteps,
     /** Stores the pause token while the task is still PAUSED with its pause flag set; false when resume came first. */
     async parkPauseToken(taskId: string, token: string): Promise<boolean> {
       const planId = planIdOfTask(taskId);
