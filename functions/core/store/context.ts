@@ -1,4 +1,5 @@
 /** What every store module shares: the document client, the table, the clock, and optimistic-retry plumbing. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
@@ -152,7 +153,6 @@ export async function* queryPages(
   } while (startKey);
 }
 
-/** Every item a query matches, across pages. */
 /** https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html: up to 25 requests. */
 const BATCH_WRITE_MAX = 25;
 
@@ -160,17 +160,22 @@ type WriteRequest =
   | { PutRequest: { Item: Record<string, unknown> } }
   | { DeleteRequest: { Key: Record<string, unknown> } };
 
-/** Writes every request in BatchWriteItem calls of 25, sending again what comes back as UnprocessedItems. */
+/**
+ * Writes every request in BatchWriteItem calls of 25, sending again what comes back as
+ * UnprocessedItems after an exponential backoff, as the API reference asks (throttled items come back so).
+ */
 export async function batchWrite(ctx: StoreContext, requests: readonly WriteRequest[]): Promise<void> {
   for (let i = 0; i < requests.length; i += BATCH_WRITE_MAX) {
     let batch = requests.slice(i, i + BATCH_WRITE_MAX);
-    while (batch.length) {
+    for (let attempt = 0; batch.length; attempt++) {
+      if (attempt) await sleep(Math.min(50 * 2 ** attempt, 5_000));
       const result = await ctx.doc.send(new BatchWriteCommand({ RequestItems: { [ctx.tableName]: batch } }));
       batch = (result.UnprocessedItems?.[ctx.tableName] ?? []) as WriteRequest[];
     }
   }
 }
 
+/** Every item a query matches, across pages. */
 export async function queryAll(
   ctx: StoreContext,
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
