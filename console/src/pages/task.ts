@@ -337,7 +337,12 @@ export async function taskPage({ main, signal, params, fail }: PageContext) {
       stateDetails(details, runs.get(name), name);
       byId('state-title')?.focus();
     };
+    // A refresh (each live event) draws the graph again: keep the keyboard on the state it was on.
+    const focused = graphWrap.contains(document.activeElement)
+      ? document.activeElement?.getAttribute('data-state')
+      : undefined;
     replace(graphWrap, executionGraph(asl, runs, select));
+    if (focused) graphWrap.querySelector<SVGElement>(`g.state[data-state="${CSS.escape(focused)}"]`)?.focus();
     replace(
       stateTable,
       h(
