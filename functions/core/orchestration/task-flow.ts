@@ -211,19 +211,26 @@ async function lockTenant(
     executionArn: input.executionArn,
     leaseRenewed: true,
   });
-  const started = await deps.store.transitionTaskSteps(
-    task.taskId,
-    [
-      ...first,
-      { operation: 'start', change: { set: start } },
-      ...(boundary.do === 'run' &&
-      (task.currentStage !== boundary.stage || task.stageStartedBy !== input.executionArn)
-        ? [stageStarted(deps, boundary.stage, input.executionArn)]
-        : []),
-    ],
-    task,
-  );
-  return started.item;
+  try {
+    const started = await deps.store.transitionTaskSteps(
+      task.taskId,
+      [
+        ...first,
+        { operation: 'start', change: { set: start } },
+        ...(boundary.do === 'run' &&
+        (task.currentStage !== boundary.stage || task.stageStartedBy !== input.executionArn)
+          ? [stageStarted(deps, boundary.stage, input.executionArn)]
+          : []),
+      ],
+      task,
+    );
+    return started.item;
+  } catch (error) {
+    // The task moved on since it was read (an operator cancelled it, say): its end released no lock
+    // then, so the lock just taken for it must not outlive it.
+    await deps.store.releaseLock(task.tenantId, task.taskId, lock.lock.fencingToken);
+    throw error;
+  }
 }
 
 /** The checkpoint a stage starts with: which stage, by which execution, since when. */
